@@ -61,9 +61,9 @@ export function codeOf(errno: number): ErrorCode | undefined {
 }
 
 /** Builds the error for a negative result from a control reply. */
-export function errorFromResult(result: number, what: string): OuroborosError {
+export function errorFromResult(result: number, what: string, detail?: string): OuroborosError {
   const code = codeOf(result) ?? 'EIRMD';
-  return new OuroborosError(code, `${what}: ${ERRORS[code].text} (${code}, ${result})`);
+  return new OuroborosError(code, `${what}: ${detail || ERRORS[code].text} (${code})`);
 }
 
 /** Shorthand: throw an OuroborosError. */
@@ -75,4 +75,10 @@ export function fail(code: ErrorCode, message?: string): never {
 export function resultOf(err: unknown): number {
   if (err instanceof OuroborosError) return err.result;
   return -ERRORS.EIRMD.errno;
+}
+
+/** The reason text to send along with a negative result. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof OuroborosError) return err.message;
+  return 'internal error';
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipcp_config.proto.
  */
 export const file_ipcp_config: GenFile = /*@__PURE__*/
-  fileDesc("ChFpcGNwX2NvbmZpZy5wcm90bxIKbzdzLmNvbmZpZyJRCg1sc19jb25maWdfbXNnEgsKA3BvbBgBIAIoDRIQCgh0X3JlY2FsYxgCIAIoDRIQCgh0X3VwZGF0ZRgDIAIoDRIPCgd0X3RpbWVvGAQgAigNIkgKEnJvdXRpbmdfY29uZmlnX21zZxILCgNwb2wYASACKA0SJQoCbHMYAiABKAsyGS5vN3MuY29uZmlnLmxzX2NvbmZpZ19tc2cidgoNZHRfY29uZmlnX21zZxIRCglhZGRyX3NpemUYASACKA0SEAoIZWlkX3NpemUYAiACKA0SDwoHbWF4X3R0bBgDIAIoDRIvCgdyb3V0aW5nGAQgAigLMh4ubzdzLmNvbmZpZy5yb3V0aW5nX2NvbmZpZ19tc2cidgoSZGlyX2RodF9jb25maWdfbXNnEg0KBWFscGhhGAEgAigNEgkKAWsYAiACKA0SEAoIdF9leHBpcmUYAyACKA0SEQoJdF9yZWZyZXNoGAQgAigNEhMKC3RfcmVwbGljYXRlGAUgAigNEgwKBHBlZXIYBiACKAQiSgoOZGlyX2NvbmZpZ19tc2cSCwoDcG9sGAEgAigNEisKA2RodBgCIAEoCzIeLm83cy5jb25maWcuZGlyX2RodF9jb25maWdfbXNnIowBCg51bmlfY29uZmlnX21zZxIlCgJkdBgBIAIoCzIZLm83cy5jb25maWcuZHRfY29uZmlnX21zZxInCgNkaXIYAiACKAsyGi5vN3MuY29uZmlnLmRpcl9jb25maWdfbXNnEhYKDmFkZHJfYXV0aF90eXBlGAMgAigNEhIKCmNvbmdfYXZvaWQYBCACKA0iMAoOZXRoX2NvbmZpZ19tc2cSCwoDZGV2GAEgAigJEhEKCWV0aGVydHlwZRgCIAIoDSJCCg91ZHA0X2NvbmZpZ19tc2cSDwoHaXBfYWRkchgBIAIoDRIMCgRwb3J0GAIgAigNEhAKCGRuc19hZGRyGAMgAigNIkIKD3VkcDZfY29uZmlnX21zZxIPCgdpcF9hZGRyGAEgAigMEgwKBHBvcnQYAiACKA0SEAoIZG5zX2FkZHIYAyACKAwi/wEKD2lwY3BfY29uZmlnX21zZxItCgpsYXllcl9pbmZvGAEgAigLMhkubzdzLm1vZGVsLmxheWVyX2luZm9fbXNnEhEKCWlwY3BfdHlwZRgCIAIoDRIrCgd1bmljYXN0GAMgASgLMhoubzdzLmNvbmZpZy51bmlfY29uZmlnX21zZxIpCgR1ZHA0GAQgASgLMhsubzdzLmNvbmZpZy51ZHA0X2NvbmZpZ19tc2cSKQoEdWRwNhgFIAEoCzIbLm83cy5jb25maWcudWRwNl9jb25maWdfbXNnEicKA2V0aBgGIAEoCzIaLm83cy5jb25maWcuZXRoX2NvbmZpZ19tc2c", [file_model]);
+  fileDesc("ChFpcGNwX2NvbmZpZy5wcm90bxIKbzdzLmNvbmZpZyJRCg1sc19jb25maWdfbXNnEgsKA3BvbBgBIAIoDRIQCgh0X3JlY2FsYxgCIAIoDRIQCgh0X3VwZGF0ZRgDIAIoDRIPCgd0X3RpbWVvGAQgAigNIkgKEnJvdXRpbmdfY29uZmlnX21zZxILCgNwb2wYASACKA0SJQoCbHMYAiABKAsyGS5vN3MuY29uZmlnLmxzX2NvbmZpZ19tc2cidgoNZHRfY29uZmlnX21zZxIRCglhZGRyX3NpemUYASACKA0SEAoIZWlkX3NpemUYAiACKA0SDwoHbWF4X3R0bBgDIAIoDRIvCgdyb3V0aW5nGAQgAigLMh4ubzdzLmNvbmZpZy5yb3V0aW5nX2NvbmZpZ19tc2cidgoSZGlyX2RodF9jb25maWdfbXNnEg0KBWFscGhhGAEgAigNEgkKAWsYAiACKA0SEAoIdF9leHBpcmUYAyACKA0SEQoJdF9yZWZyZXNoGAQgAigNEhMKC3RfcmVwbGljYXRlGAUgAigNEgwKBHBlZXIYBiACKAQiSgoOZGlyX2NvbmZpZ19tc2cSCwoDcG9sGAEgAigNEisKA2RodBgCIAEoCzIeLm83cy5jb25maWcuZGlyX2RodF9jb25maWdfbXNnIowBCg51bmlfY29uZmlnX21zZxIlCgJkdBgBIAIoCzIZLm83cy5jb25maWcuZHRfY29uZmlnX21zZxInCgNkaXIYAiACKAsyGi5vN3MuY29uZmlnLmRpcl9jb25maWdfbXNnEhYKDmFkZHJfYXV0aF90eXBlGAMgAigNEhIKCmNvbmdfYXZvaWQYBCACKA0iMAoOZXRoX2NvbmZpZ19tc2cSCwoDZGV2GAEgAigJEhEKCWV0aGVydHlwZRgCIAIoDSJCCg91ZHA0X2NvbmZpZ19tc2cSDwoHaXBfYWRkchgBIAIoDRIMCgRwb3J0GAIgAigNEhAKCGRuc19hZGRyGAMgAigNIkIKD3VkcDZfY29uZmlnX21zZxIPCgdpcF9hZGRyGAEgAigMEgwKBHBvcnQYAiACKA0SEAoIZG5zX2FkZHIYAyACKAwiqgIKD2lwY3BfY29uZmlnX21zZxItCgpsYXllcl9pbmZvGAEgAigLMhkubzdzLm1vZGVsLmxheWVyX2luZm9fbXNnEhEKCWlwY3BfdHlwZRgCIAIoDRIrCgd1bmljYXN0GAMgASgLMhoubzdzLmNvbmZpZy51bmlfY29uZmlnX21zZxIpCgR1ZHA0GAQgASgLMhsubzdzLmNvbmZpZy51ZHA0X2NvbmZpZ19tc2cSKQoEdWRwNhgFIAEoCzIbLm83cy5jb25maWcudWRwNl9jb25maWdfbXNnEicKA2V0aBgGIAEoCzIaLm83cy5jb25maWcuZXRoX2NvbmZpZ19tc2cSKQoJbzdzX2V4dHJhGGQgAygLMhYubzdzLmNvbmZpZy5vN3Nfb3B0aW9uIigKCm83c19vcHRpb24SCwoDa2V5GAEgAigJEg0KBXZhbHVlGAIgAigJ", [file_model]);
 
 /**
  * @generated from message o7s.config.ls_config_msg
@@ -307,6 +307,13 @@ export type ipcp_config_msg = Message<"o7s.config.ipcp_config_msg"> & {
    * @generated from field: optional o7s.config.eth_config_msg eth = 6;
    */
   eth?: eth_config_msg | undefined;
+
+  /**
+   * o7s extension: options the reference does not have (e.g. lossy-link settings).
+   *
+   * @generated from field: repeated o7s.config.o7s_option o7s_extra = 100;
+   */
+  o7sExtra: o7s_option[];
 };
 
 /**
@@ -315,4 +322,26 @@ export type ipcp_config_msg = Message<"o7s.config.ipcp_config_msg"> & {
  */
 export const ipcp_config_msgSchema: GenMessage<ipcp_config_msg> = /*@__PURE__*/
   messageDesc(file_ipcp_config, 9);
+
+/**
+ * @generated from message o7s.config.o7s_option
+ */
+export type o7s_option = Message<"o7s.config.o7s_option"> & {
+  /**
+   * @generated from field: required string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: required string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message o7s.config.o7s_option.
+ * Use `create(o7s_optionSchema)` to create a new message.
+ */
+export const o7s_optionSchema: GenMessage<o7s_option> = /*@__PURE__*/
+  messageDesc(file_ipcp_config, 10);
 

@@ -1,0 +1,338 @@
+/**
+ * Flow operations in irmd: allocate (direct or through an IPCP), accept,
+ * the IPCP's flow-request-arrived and allocation-reply, and deallocation.
+ */
+import type { Caller, IrmdContext } from '../context.js';
+import { IPCP_TIMEOUT } from '../ipcp-control.js';
+import { spawnProgram } from '../spawn.js';
+import { FlowState, type FlowEntry, type IpcpEntry, type NameEntry, type ProcEntry } from '../registry/index.js';
+import { OuroborosError, errorFromResult, fail } from '../../common/errors.js';
+import { IpcpType } from '../../common/ipcp-types.js';
+import { hashFmt32, hashName } from '../../common/hash.js';
+import { qosToMsg, type FlowInfo } from '../../common/convert.js';
+import { ipcp_msg_code } from '../../proto/gen/ipcp_pb.js';
+import { qos as QOS, type QosSpec } from '../../lib/qos.js';
+
+/** Default wait for an allocation when the program gave no timeout (FLOW_ALLOC_TIMEOUT). */
+export const FLOW_ALLOC_TIMEOUT = 20000;
+/** Wait for a bound process to accept before auto-starting (IRMD_REQ_ARR_TIMEOUT). */
+export const REQ_ARR_TIMEOUT = 1000;
+/** Wait for an auto-started program to accept (a Node program needs more than the reference's 1 s). */
+export const AUTO_START_TIMEOUT = 10000;
+
+function info(f: FlowEntry, nPid: number, n1Pid: number): FlowInfo {
+  return { id: f.id, nPid, n1Pid, mpl: f.mpl, state: f.state, qos: f.qos, uid: f.uid };
+}
+
+function knownProcess(ctx: IrmdContext, caller: Caller, claimed: number): ProcEntry {
+  const pid = caller.pid ?? claimed;
+  const proc = ctx.reg.procs.get(pid);
+  if (!proc) fail('EINVAL', `process ${pid} has not announced itself to the IRMd`);
+  return proc;
+}
+
+/** Privileged processes share one class; others only with the same uid. */
+function sameClass(a: number, b: number): boolean {
+  return a === b || (a === 0 && b === 0);
+}
+
+interface Accepter {
+  pid: number;
+  flow: FlowEntry;
+}
+
+/** The process first in line to accept on `n`, with its oldest pending accept. */
+function takeAccepter(ctx: IrmdContext, n: NameEntry, uid?: number): Accepter | undefined {
+  for (let i = 0; i < n.active.length; i++) {
+    const pid = n.active[i]!;
+    const flow = ctx.reg.flows.list().find((f) => f.state === FlowState.ACCEPT_PENDING && f.nPid === pid);
+    if (!flow) {
+      n.active.splice(i--, 1);
+      continue;
+    }
+    if (uid !== undefined && !sameClass(uid, ctx.reg.procs.get(pid)?.uid ?? -1)) continue;
+    return { pid, flow };
+  }
+  return undefined;
+}
+
+function waitAccepting(n: NameEntry, until: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      const i = n.acceptWaiters.indexOf(done);
+      if (i >= 0) n.acceptWaiters.splice(i, 1);
+      resolve();
+    }, Math.max(0, until - Date.now()));
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    n.acceptWaiters.push(done);
+  });
+}
+
+async function waitUntilAccepter(ctx: IrmdContext, n: NameEntry, until: number, uid?: number): Promise<Accepter | undefined> {
+  for (;;) {
+    const t = takeAccepter(ctx, n, uid);
+    if (t || Date.now() >= until || ctx.stopping) return t;
+    await waitAccepting(n, until);
+  }
+}
+
+function autoStart(ctx: IrmdContext, n: NameEntry): boolean {
+  const exec = n.autoExec[0];
+  if (!exec || ctx.stopping) {
+    ctx.log.dbg(`No program bound for ${n.name}.`);
+    return false;
+  }
+  if (Date.now() - n.lastStart < AUTO_START_TIMEOUT) return true;
+  try {
+    const child = spawnProgram(exec, { rundir: ctx.rundir, inherit: ctx.inherit });
+    if (child.pid === undefined) throw new Error('no pid');
+    child.on('error', () => {});
+    const pid = child.pid;
+    ctx.children.set(pid, child);
+    child.once('exit', () => ctx.children.delete(pid));
+    n.lastStart = Date.now();
+    ctx.log.info(`Starting ${exec[0]} for ${n.name}.`);
+    return true;
+  } catch {
+    ctx.log.err(`Failed to start ${exec[0]} for ${n.name}.`);
+    return false;
+  }
+}
+
+/**
+ * Finds a process accepting `n`: one accepting now; else a bound process
+ * that starts accepting within REQ_ARR_TIMEOUT; else an auto-started one.
+ * A name with only an auto-start program (nobody bound) starts it at once.
+ */
+async function findAccepter(ctx: IrmdContext, n: NameEntry, deadline: number, uid?: number): Promise<Accepter | undefined> {
+  const now = Date.now();
+  let t = takeAccepter(ctx, n, uid);
+  if (t) return t;
+  const liveBound = [...n.pids].some((pid) => ctx.reg.procs.get(pid));
+  if (liveBound || !n.autoExec.length) {
+    t = await waitUntilAccepter(ctx, n, Math.min(deadline, now + REQ_ARR_TIMEOUT), uid);
+    if (t) return t;
+  }
+  if (!autoStart(ctx, n)) return undefined;
+  return waitUntilAccepter(ctx, n, Math.min(deadline, Date.now() + AUTO_START_TIMEOUT), uid);
+}
+
+function completeDirect(ctx: IrmdContext, allocPid: number, t: Accepter, qos: QosSpec, name: string): FlowInfo {
+  const f = t.flow;
+  f.n1Pid = allocPid;
+  f.direct = true;
+  f.mpl = 1;
+  f.qos = qos;
+  f.name = name;
+  ctx.reg.flows.setState(f, FlowState.ALLOCATED);
+  ctx.log.info(`Flow ${f.id} allocated (direct) for ${allocPid} to ${name}.`);
+  return info(f, allocPid, t.pid);
+}
+
+/** The first IPCP in a layer that can reach `dst` (reference order: type, then pid). */
+async function findIpcp(ctx: IrmdContext, dst: string): Promise<{ ipcp: IpcpEntry; hash: Uint8Array } | undefined> {
+  for (const ipcp of ctx.reg.ipcps.list()) {
+    if (ipcp.type === IpcpType.BROADCAST || !ctx.reg.ipcps.operational(ipcp) || !ipcp.ctrl) continue;
+    const hash = hashName(ipcp.layer!.hashAlgo, dst);
+    try {
+      const r = await ipcp.ctrl.call({ code: ipcp_msg_code.IPCP_QUERY, hash }, IPCP_TIMEOUT.QUERY);
+      if (r.result === 0) return { ipcp, hash };
+    } catch {
+      /* unreachable or slow IPCP: try the next */
+    }
+  }
+  return undefined;
+}
+
+export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowInfo> {
+  const proc = knownProcess(ctx, caller, nPid);
+  const n = ctx.reg.names.get(dst);
+  if (!n) {
+    ctx.log.err(`Failed to get name info for ${dst}.`);
+    fail('ENAME', `there is no name ${dst} on this system (irm name create ${dst})`);
+  }
+  ctx.log.info(`Allocating flow for ${proc.pid} to ${dst} (uid ${proc.uid}).`);
+  const deadline = Date.now() + (timeout ?? FLOW_ALLOC_TIMEOUT);
+
+  const now = takeAccepter(ctx, n, proc.uid);
+  if (now) return completeDirect(ctx, proc.pid, now, qos, dst);
+
+  const found = await findIpcp(ctx, dst);
+  if (!found) {
+    if (n.pids.size > 0 || n.autoExec.length > 0) {
+      const t = await findAccepter(ctx, n, deadline, proc.uid);
+      if (t) return completeDirect(ctx, proc.pid, t, qos, dst);
+    }
+    ctx.log.err(`Failed to find IPCP for ${dst}.`);
+    fail('EIPCP', `no layer on this system reaches ${dst} (register it: irm name register ${dst} layer <layer>)`);
+  }
+  const { ipcp, hash } = found;
+  const f = ctx.reg.flows.create({ nPid: proc.pid, n1Pid: ipcp.pid, qos, state: FlowState.ALLOC_PENDING, name: dst, uid: proc.uid });
+  if (!f) fail('ENOMEM', 'no flow ids left on this system');
+  try {
+    const r = await ipcp.ctrl!.call(
+      { code: ipcp_msg_code.IPCP_FLOW_ALLOC, flowId: f.id, pid: proc.pid, uid: proc.uid, qosspec: qosToMsg(qos), hash, pk: new Uint8Array(0) },
+      Math.max(IPCP_TIMEOUT.FLOW_ALLOC, deadline - Date.now()),
+    );
+    if (r.result < 0) throw errorFromResult(r.result, 'IPCP');
+  } catch (e) {
+    ctx.log.err(`Flow allocation ${f.id} failed.`);
+    ctx.reg.flows.destroy(f);
+    const why = e instanceof OuroborosError ? e.message : String(e);
+    fail('EIPCP', `the IPCP could not allocate a flow to ${dst} (${why})`);
+  }
+  await ctx.reg.flows.waitChange(f, FlowState.ALLOC_PENDING, deadline);
+  if (f.state === FlowState.ALLOC_PENDING) {
+    ctx.log.err('Flow allocation timed out.');
+    ipcp.ctrl?.post({ code: ipcp_msg_code.IPCP_FLOW_DEALLOC, flowId: f.id, timeoSec: 0 });
+    ctx.reg.flows.destroy(f);
+    fail('ETIMEDOUT', `no answer from ${dst} within ${timeout ?? FLOW_ALLOC_TIMEOUT} ms`);
+  }
+  if (f.state !== FlowState.ALLOCATED) {
+    const resp = f.response;
+    ctx.reg.flows.destroy(f);
+    if (resp < 0) {
+      ctx.log.warn(`Allocation rejected: ${dst} (${resp}).`);
+      throw errorFromResult(resp, `${dst} refused the flow`);
+    }
+    fail('EIPCP', `the IPCP carrying the flow to ${dst} went away`);
+  }
+  ctx.log.dbg(`Response for flow ${f.id} to ${dst}.`);
+  return info(f, proc.pid, ipcp.pid);
+}
+
+export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number, timeout: number | undefined): Promise<FlowInfo> {
+  const pid = caller.pid ?? nPid;
+  const proc = ctx.reg.procs.get(pid);
+  if (!proc) {
+    ctx.log.err(`Unknown process ${pid} calling accept.`);
+    fail('EINVAL', `process ${pid} has not announced itself to the IRMd`);
+  }
+  const f = ctx.reg.flows.create({ nPid: pid, n1Pid: 0, qos: QOS.raw, state: FlowState.ACCEPT_PENDING, uid: proc.uid });
+  if (!f) fail('ENOMEM', 'no flow ids left on this system');
+  proc.accepting++;
+  ctx.reg.names.addActive(pid);
+  try {
+    await ctx.reg.flows.waitChange(f, FlowState.ACCEPT_PENDING, timeout === undefined ? null : Date.now() + timeout);
+  } finally {
+    proc.accepting--;
+    ctx.reg.names.removeActive(pid);
+  }
+  if (f.state === FlowState.ACCEPT_PENDING) {
+    ctx.reg.flows.destroy(f);
+    ctx.log.err('Flow accept timed out.');
+    fail('ETIMEDOUT', `no flow arrived within ${timeout} ms`);
+  }
+  if (f.state !== FlowState.ALLOCATED) {
+    ctx.log.dbg('Flow accept terminated.');
+    fail('EPIPE', 'the flow went away before it was accepted');
+  }
+  if (f.direct) {
+    ctx.log.info(`Flow ${f.id} accepted (direct) by ${pid} for ${f.name}.`);
+  } else {
+    ctx.log.info(`Flow ${f.id} accepted by ${pid} for ${f.name} (uid ${f.uid}).`);
+    const ipcp = ctx.reg.ipcps.get(f.n1Pid);
+    // Answer the IPCP once the program has its reply (irmd writes it first).
+    setImmediate(() => ipcp?.ctrl?.post({ code: ipcp_msg_code.IPCP_FLOW_ALLOC_RESP, flowId: f.id, pid, uid: f.uid, response: 0, pk: new Uint8Array(0) }));
+  }
+  return info(f, pid, f.n1Pid);
+}
+
+/** IPCP_FLOW_REQ_ARR: a flow request for `hash` reached one of our IPCPs. */
+export async function flowReqArr(ctx: IrmdContext, caller: Caller, ipcpPid: number, qos: QosSpec, mpl: number, hash: Uint8Array): Promise<FlowInfo> {
+  const ipcp = ctx.reg.ipcps.get(ipcpPid);
+  if (!ipcp || (caller.pid !== undefined && caller.pid !== ipcpPid)) {
+    ctx.log.err(`No IPCP with pid ${ipcpPid}.`);
+    fail('EIPCP', `process ${caller.pid ?? ipcpPid} is not an IPCP of this system`);
+  }
+  if (!ipcp.layer) fail('EIPCPSTATE', `IPCP ${ipcpPid} is in no layer`);
+  ctx.log.dbg(`Flow req arrived from IPCP ${ipcpPid} for ${hashFmt32(hash)}.`);
+  const n = ctx.reg.names.byHash(hash, ipcp.layer.hashAlgo);
+  if (!n) {
+    ctx.log.warn(`No name for ${hashFmt32(hash)}.`);
+    fail('ENAME', 'no name on this system has that hash');
+  }
+  ctx.log.info(`Flow request arrived for ${n.name}.`);
+  const t = await findAccepter(ctx, n, Date.now() + REQ_ARR_TIMEOUT + AUTO_START_TIMEOUT);
+  if (!t) {
+    ctx.log.err(`No active process for ${n.name}.`);
+    fail('EPERM', `no process accepted a flow for ${n.name}`);
+  }
+  const f = t.flow;
+  f.n1Pid = ipcpPid;
+  f.qos = qos;
+  f.mpl = mpl;
+  f.name = n.name;
+  ctx.reg.flows.setState(f, FlowState.ALLOCATED);
+  ctx.log.dbg(`IPCP ${ipcpPid} accepting flow ${f.id} for ${n.name}.`);
+  return info(f, t.pid, ipcpPid);
+}
+
+/** IPCP_FLOW_ALLOC_REPLY: the far end answered an allocation we asked an IPCP for. */
+export function flowAllocReply(ctx: IrmdContext, caller: Caller, id: number, mpl: number, response: number): void {
+  const f = ctx.reg.flows.get(id);
+  if (!f || f.state !== FlowState.ALLOC_PENDING || (caller.pid !== undefined && caller.pid !== f.n1Pid)) {
+    fail('EINVAL', `flow ${id} is not waiting for an allocation reply from process ${caller.pid}`);
+  }
+  f.mpl = mpl;
+  f.response = response;
+  ctx.reg.flows.setState(f, response === 0 ? FlowState.ALLOCATED : FlowState.DEALLOCATED);
+}
+
+function ipcpDeallocate(ctx: IrmdContext, f: FlowEntry, timeoSec: number): void {
+  const ipcp = ctx.reg.ipcps.get(f.n1Pid);
+  if (!ipcp?.ctrl) {
+    ctx.reg.flows.destroy(f);
+    return;
+  }
+  ctx.reg.flows.setState(f, FlowState.DEALLOC_PENDING);
+  ipcp.ctrl.call({ code: ipcp_msg_code.IPCP_FLOW_DEALLOC, flowId: f.id, timeoSec }, IPCP_TIMEOUT.DEFAULT).catch(() => {
+    // The IPCP did not answer: free the id anyway rather than leak it.
+    ctx.reg.flows.destroy(f);
+  });
+}
+
+/** One end of a direct flow is done; the flow goes when both are. */
+function directGone(ctx: IrmdContext, f: FlowEntry, pid: number): void {
+  f.gone.add(pid);
+  const other = pid === f.nPid ? f.n1Pid : f.nPid;
+  if (f.gone.has(other) || !ctx.reg.procs.get(other)) ctx.reg.flows.destroy(f);
+  else ctx.reg.flows.setState(f, FlowState.DEALLOC_PENDING);
+}
+
+export function flowDealloc(ctx: IrmdContext, caller: Caller, id: number, nPid: number, timeoSec: number): void {
+  const pid = caller.pid ?? nPid;
+  const f = ctx.reg.flows.get(id);
+  const mine = f && (f.nPid === pid || (f.direct && f.n1Pid === pid));
+  if (!f || !mine || f.gone.has(pid) || f.state === FlowState.ACCEPT_PENDING || f.state === FlowState.ALLOC_PENDING) {
+    fail('ENOTALLOC', `flow ${id} is not allocated to process ${pid}`);
+  }
+  ctx.log.info(`Deallocating flow ${id} for process ${pid} (timeout: ${timeoSec} s).`);
+  if (f.direct) directGone(ctx, f, pid);
+  else if (f.state !== FlowState.DEALLOC_PENDING) ipcpDeallocate(ctx, f, timeoSec);
+}
+
+/** IPCP_FLOW_DEALLOC (irm code 24): the IPCP finished deallocating. */
+export function ipcpFlowDealloc(ctx: IrmdContext, caller: Caller, id: number): void {
+  const f = ctx.reg.flows.get(id);
+  if (!f || f.direct || (caller.pid !== undefined && caller.pid !== f.n1Pid)) fail('ENOTALLOC', `flow ${id} is not carried by process ${caller.pid}`);
+  ctx.reg.flows.destroy(f);
+  ctx.log.info(`Completed deallocation of flow_id ${id} by process ${f.n1Pid}.`);
+}
+
+/** Releases every flow of a process that died or left. */
+export function flowsOfGoneProcess(ctx: IrmdContext, pid: number): void {
+  for (const f of ctx.reg.flows.list()) {
+    if (f.direct && (f.nPid === pid || f.n1Pid === pid)) {
+      directGone(ctx, f, pid);
+    } else if (f.nPid === pid) {
+      if (f.state === FlowState.ACCEPT_PENDING || f.state === FlowState.ALLOC_PENDING) ctx.reg.flows.destroy(f);
+      else if (f.state !== FlowState.DEALLOC_PENDING) ipcpDeallocate(ctx, f, 0);
+    } else if (!f.direct && f.n1Pid === pid) {
+      ctx.reg.flows.destroy(f);
+    }
+  }
+}

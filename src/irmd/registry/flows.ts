@@ -1,0 +1,98 @@
+/** Flows and their ids (lowest free id in 1..10239), with the reference's flow states. */
+import type { QosSpec } from '../../lib/qos.js';
+
+export const FlowState = {
+  INIT: 0,
+  ALLOC_PENDING: 1,
+  ACCEPT_PENDING: 2,
+  ALLOCATED: 3,
+  DEALLOC_PENDING: 4,
+  DEALLOCATED: 5,
+  DESTROY: 6,
+  NULL: 7,
+} as const;
+export type FlowState = (typeof FlowState)[keyof typeof FlowState];
+
+export const SYS_MAX_FLOWS = 10240;
+
+export interface FlowEntry {
+  id: number;
+  /** The N+1 process (the application). */
+  nPid: number;
+  /** The N-1 process: the IPCP, or the peer process of a direct flow. */
+  n1Pid: number;
+  uid: number;
+  mpl: number;
+  qos: QosSpec;
+  state: FlowState;
+  /** Response code of the allocation (0 = accepted). */
+  response: number;
+  name: string | undefined;
+  direct: boolean;
+  /** Direct flows: which ends have deallocated. */
+  gone: Set<number>;
+  /** Called on every state change. */
+  waiters: (() => void)[];
+}
+
+export class Flows {
+  private readonly map = new Map<number, FlowEntry>();
+  private readonly used = new Uint8Array(SYS_MAX_FLOWS);
+
+  get(id: number): FlowEntry | undefined {
+    return this.map.get(id);
+  }
+
+  create(init: Pick<FlowEntry, 'nPid' | 'n1Pid' | 'qos' | 'state'> & Partial<FlowEntry>): FlowEntry | undefined {
+    let id = 0;
+    for (let i = 1; i < SYS_MAX_FLOWS; i++) {
+      if (!this.used[i]) {
+        id = i;
+        break;
+      }
+    }
+    if (id === 0) return undefined;
+    this.used[id] = 1;
+    const f: FlowEntry = { id, uid: 0, mpl: 0, response: 0, name: undefined, direct: false, gone: new Set(), waiters: [], ...init };
+    this.map.set(id, f);
+    return f;
+  }
+
+  setState(f: FlowEntry, state: FlowState): void {
+    f.state = state;
+    const w = f.waiters.splice(0);
+    for (const fn of w) fn();
+  }
+
+  /** Removes the flow and frees its id (a no-op when it is gone already, even if its id was reused). */
+  destroy(f: FlowEntry): void {
+    if (this.map.get(f.id) !== f) return;
+    this.map.delete(f.id);
+    this.used[f.id] = 0;
+    this.setState(f, FlowState.NULL);
+  }
+
+  list(): FlowEntry[] {
+    return [...this.map.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Waits until the flow leaves `state`, the deadline passes (false) or `abort` fires. */
+  waitChange(f: FlowEntry, from: FlowState, deadline: number | null): Promise<boolean> {
+    if (f.state !== from) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const w = (): void => {
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      f.waiters.push(w);
+      if (deadline !== null) {
+        timer = setTimeout(() => {
+          const i = f.waiters.indexOf(w);
+          if (i >= 0) f.waiters.splice(i, 1);
+          resolve(f.state !== from);
+        }, Math.max(0, deadline - Date.now()));
+      }
+    });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * One end of a flow's data path in this process: a bounded receive queue and a
+ * send window, with credit-based flow control so that one slow flow never
+ * blocks the others sharing the same connection.
+ */
+import { DataType } from './frame.js';
+import type { Link } from './link.js';
+
+/** Packets a receiver queues per flow (the reference's ring holds 1023). */
+export const RX_WINDOW = 1024;
+/** Credit is returned once this many packets were consumed. */
+const CREDIT_BATCH = RX_WINDOW / 8;
+
+export const EndpointEvent = {
+  /** A packet arrived. */
+  PKT: 1,
+  /** The peer end went away (no more data after what is queued). */
+  DOWN: 2,
+  /** Window opened: writes may go on. */
+  WRITABLE: 3,
+} as const;
+export type EndpointEvent = (typeof EndpointEvent)[keyof typeof EndpointEvent];
+
+export interface EndpointOwner {
+  /** Returns the link to send on (creating it if needed), or undefined when the peer is unreachable. */
+  linkTo(pid: number): Link | undefined;
+  release(ep: Endpoint): void;
+}
+
+export class Endpoint {
+  private readonly rx: Buffer[] = [];
+  private head = 0;
+  private credit = RX_WINDOW;
+  private consumed = 0;
+  private peerGone = false;
+  private released = false;
+  /** Statistics. */
+  readonly stats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, dropped: 0 };
+  /** Set by the owner of the endpoint (a Flow, or an IPCP's forwarder). */
+  onEvent: ((ev: EndpointEvent) => void) | undefined;
+
+  constructor(readonly id: number, readonly peerPid: number, private readonly owner: EndpointOwner) {}
+
+  /** Packets queued for reading. */
+  get rxLength(): number {
+    return this.rx.length - this.head;
+  }
+
+  /** Packets sent that the peer has not consumed yet. */
+  get txLength(): number {
+    return RX_WINDOW - this.credit;
+  }
+
+  get canSend(): boolean {
+    return this.credit > 0 && !this.peerGone && !this.released;
+  }
+
+  /** True when the peer is gone; queued packets can still be read. */
+  get down(): boolean {
+    return this.peerGone || this.released;
+  }
+
+  /** Sends one SDU; returns false when the window is closed. Throws nothing: check `down` first. */
+  send(payload: Uint8Array): boolean {
+    if (!this.canSend) return false;
+    const link = this.owner.linkTo(this.peerPid);
+    if (!link) {
+      this.markDown();
+      return false;
+    }
+    this.credit--;
+    this.stats.txPackets++;
+    this.stats.txBytes += payload.length;
+    link.send(DataType.DATA, this.id, payload);
+    return true;
+  }
+
+  /** Takes the next queued packet, returning window to the peer in batches. */
+  take(): Buffer | undefined {
+    if (this.head >= this.rx.length) return undefined;
+    const pkt = this.rx[this.head]!;
+    this.rx[this.head++] = undefined as unknown as Buffer;
+    if (this.head > 1024 && this.head * 2 > this.rx.length) {
+      this.rx.splice(0, this.head);
+      this.head = 0;
+    }
+    if (++this.consumed >= CREDIT_BATCH) this.returnCredit();
+    return pkt;
+  }
+
+  /** Puts a packet back at the head (partial reads keep the rest themselves; this is for forwarders). */
+  peek(): Buffer | undefined {
+    return this.head < this.rx.length ? this.rx[this.head] : undefined;
+  }
+
+  private returnCredit(): void {
+    if (this.consumed === 0 || this.peerGone || this.released) return;
+    const n = this.consumed;
+    this.consumed = 0;
+    this.owner.linkTo(this.peerPid)?.sendU32(DataType.CREDIT, this.id, n);
+  }
+
+  /** Drops every queued packet (returning their window). */
+  flushRx(): number {
+    const n = this.rxLength;
+    this.rx.length = 0;
+    this.head = 0;
+    this.consumed += n;
+    this.returnCredit();
+    return n;
+  }
+
+  // ---- called by the plane ----
+
+  deliver(payload: Buffer): void {
+    if (this.released) return;
+    if (this.rxLength >= RX_WINDOW) {
+      // A peer that ignores its window: drop and count rather than grow without bound.
+      this.stats.dropped++;
+      return;
+    }
+    this.rx.push(payload);
+    this.stats.rxPackets++;
+    this.stats.rxBytes += payload.length;
+    this.onEvent?.(EndpointEvent.PKT);
+  }
+
+  addCredit(n: number): void {
+    const wasClosed = this.credit === 0;
+    this.credit = Math.min(RX_WINDOW, this.credit + n);
+    if (wasClosed && this.credit > 0) this.onEvent?.(EndpointEvent.WRITABLE);
+  }
+
+  markDown(): void {
+    if (this.peerGone) return;
+    this.peerGone = true;
+    this.onEvent?.(EndpointEvent.DOWN);
+  }
+
+  /** Tells the peer that no more data will come, and stops using the endpoint. */
+  close(): void {
+    if (this.released) return;
+    if (!this.peerGone) this.owner.linkTo(this.peerPid)?.send(DataType.DOWN, this.id, new Uint8Array(0));
+    this.released = true;
+    this.rx.length = 0;
+    this.head = 0;
+    this.owner.release(this);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The data plane of one process: a listening socket (`proc.<pid>.sock` in the
+ * rundir) that peers connect to, one link per peer process, and the flow
+ * endpoints of this process. No packet ever passes through irmd.
+ */
+import net from 'node:net';
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { paths } from '../../common/rundir.js';
+import { peerCred } from '../../common/native/peercred.js';
+import { DataType } from './frame.js';
+import { Link, type LinkHandlers } from './link.js';
+import { Endpoint, RX_WINDOW, type EndpointOwner } from './endpoint.js';
+
+/** Packets for a flow id this process does not know yet (its allocation reply is still on the way). */
+interface Early {
+  pid: number;
+  frames: { type: number; payload: Buffer }[];
+  since: number;
+}
+
+const EARLY_MAX_FLOWS = 256;
+const EARLY_TTL_MS = 10000;
+
+export interface DataPlaneCounters {
+  badFrames: number;
+  strayFrames: number;
+  earlyDropped: number;
+}
+
+export class DataPlane implements EndpointOwner {
+  private server: net.Server | undefined;
+  private readonly links = new Map<number, Link>();
+  private readonly endpoints = new Map<number, Endpoint>();
+  private readonly early = new Map<number, Early>();
+  private readonly path: string;
+  readonly counters: DataPlaneCounters = { badFrames: 0, strayFrames: 0, earlyDropped: 0 };
+  private keepAlive = 0;
+
+  constructor(readonly rundir: string, readonly pid: number = process.pid) {
+    this.path = paths.data(rundir, pid);
+  }
+
+  async listen(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true });
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* none there */
+    }
+    const server = net.createServer((sock) => this.accepted(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => {});
+    this.server = server;
+    this.refresh();
+  }
+
+  /** Keeps the process alive while flows or requests are outstanding. */
+  hold(delta: number): void {
+    this.keepAlive += delta;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    if (!this.server) return;
+    if (this.keepAlive > 0 || this.endpoints.size > 0) this.server.ref();
+    else this.server.unref();
+  }
+
+  private handlers: LinkHandlers = {
+    frame: (link, type, flowId, payload) => this.frame(link, type, flowId, payload),
+    close: (link) => this.linkClosed(link),
+    bad: () => {
+      this.counters.badFrames++;
+    },
+  };
+
+  private accepted(sock: net.Socket): void {
+    const cred = peerCred(sock);
+    const link = new Link(sock, this.handlers);
+    if (cred) link.peerPid = cred.pid;
+  }
+
+  /** The link to `pid`, connecting if needed. */
+  linkTo(pid: number): Link | undefined {
+    const have = this.links.get(pid);
+    if (have && !have.closed) return have;
+    const sock = net.createConnection(paths.data(this.rundir, pid));
+    const link = new Link(sock, this.handlers, pid);
+    this.links.set(pid, link);
+    const hello = Buffer.allocUnsafe(4);
+    hello.writeUInt32BE(this.pid);
+    link.send(DataType.HELLO, 0, hello);
+    return link;
+  }
+
+  /** Creates the endpoint of flow `id` whose other end is process `peerPid`. */
+  endpoint(id: number, peerPid: number): Endpoint {
+    const old = this.endpoints.get(id);
+    if (old) old.close();
+    const ep = new Endpoint(id, peerPid, this);
+    this.endpoints.set(id, ep);
+    this.refresh();
+    const e = this.early.get(id);
+    if (e) {
+      this.early.delete(id);
+      if (e.pid === peerPid) for (const f of e.frames) this.dispatch(ep, f.type, f.payload);
+      else this.counters.strayFrames += e.frames.length;
+    }
+    return ep;
+  }
+
+  get(id: number): Endpoint | undefined {
+    return this.endpoints.get(id);
+  }
+
+  release(ep: Endpoint): void {
+    if (this.endpoints.get(ep.id) === ep) this.endpoints.delete(ep.id);
+    this.refresh();
+  }
+
+  private frame(link: Link, type: number, flowId: number, payload: Buffer): void {
+    if (type === DataType.HELLO) {
+      if (payload.length !== 4) {
+        this.counters.badFrames++;
+        return;
+      }
+      const claimed = payload.readUInt32BE(0);
+      // Trust the kernel's credentials over the claim when both exist.
+      if (link.peerPid === undefined) link.peerPid = claimed;
+      if (!this.links.has(link.peerPid) || this.links.get(link.peerPid)!.closed) this.links.set(link.peerPid, link);
+      return;
+    }
+    const pid = link.peerPid;
+    if (pid === undefined) {
+      this.counters.badFrames++;
+      link.destroy();
+      return;
+    }
+    const ep = this.endpoints.get(flowId);
+    if (ep) {
+      if (ep.peerPid !== pid) {
+        this.counters.strayFrames++;
+        return;
+      }
+      this.dispatch(ep, type, payload);
+      return;
+    }
+    this.holdEarly(pid, type, flowId, payload);
+  }
+
+  private dispatch(ep: Endpoint, type: number, payload: Buffer): void {
+    switch (type) {
+      case DataType.DATA:
+        ep.deliver(payload);
+        break;
+      case DataType.CREDIT:
+        if (payload.length === 4) ep.addCredit(payload.readUInt32BE(0));
+        else this.counters.badFrames++;
+        break;
+      case DataType.DOWN:
+        ep.markDown();
+        break;
+      default:
+        this.counters.badFrames++;
+    }
+  }
+
+  private holdEarly(pid: number, type: number, flowId: number, payload: Buffer): void {
+    const now = Date.now();
+    let e = this.early.get(flowId);
+    if (!e) {
+      if (this.early.size >= EARLY_MAX_FLOWS) this.expireEarly(now);
+      if (this.early.size >= EARLY_MAX_FLOWS) {
+        this.counters.earlyDropped++;
+        return;
+      }
+      e = { pid, frames: [], since: now };
+      this.early.set(flowId, e);
+    }
+    if (e.pid !== pid || e.frames.length >= RX_WINDOW) {
+      this.counters.earlyDropped++;
+      return;
+    }
+    e.frames.push({ type, payload });
+  }
+
+  private expireEarly(now: number): void {
+    for (const [id, e] of this.early) {
+      if (now - e.since > EARLY_TTL_MS) {
+        this.counters.earlyDropped += e.frames.length;
+        this.early.delete(id);
+      }
+    }
+  }
+
+  private linkClosed(link: Link): void {
+    const pid = link.peerPid;
+    if (pid === undefined) return;
+    if (this.links.get(pid) === link) this.links.delete(pid);
+    const other = this.links.get(pid);
+    if (other && !other.closed) return;
+    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown();
+    for (const [id, e] of this.early) if (e.pid === pid) this.early.delete(id);
+  }
+
+  /** Forgets the peer: its endpoints go down (used when irmd reports the process gone). */
+  peerGone(pid: number): void {
+    this.links.get(pid)?.destroy();
+    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown();
+  }
+
+  close(): void {
+    for (const ep of [...this.endpoints.values()]) ep.close();
+    for (const l of this.links.values()) l.destroy();
+    this.links.clear();
+    this.server?.close();
+    this.server = undefined;
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* gone */
+    }
+  }
+}

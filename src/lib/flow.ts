@@ -1,0 +1,284 @@
+/**
+ * A flow as a program sees it: SDU read/write with the reference's
+ * semantics (partial reads, timeouts, non-blocking mode), fccntl, async
+ * iteration and a Duplex stream, on top of a data-plane endpoint.
+ */
+import { Duplex } from 'node:stream';
+import { OuroborosError, fail } from '../common/errors.js';
+import { Fccntl, FlowEvent, FlowFlags, type Flow, type FlowEventType } from './api.js';
+import { Endpoint, EndpointEvent } from './data/endpoint.js';
+import type { QosSpec } from './qos.js';
+
+type Waiter = () => void;
+
+/** What a flow needs from the process that owns it. */
+export interface FlowHost {
+  dealloc(flow: FlowImpl): Promise<void>;
+}
+
+/** Receives the events of flows added to a flow set. */
+export interface FlowEventSink {
+  post(flow: FlowImpl, type: FlowEventType): void;
+}
+
+export class FlowImpl implements Flow {
+  readTimeout: number | null = null;
+  writeTimeout: number | null = null;
+  private flagBits: number = FlowFlags.DEFAULT;
+  private partial: { pkt: Buffer; off: number } | undefined;
+  /** A read that filled the caller's buffer exactly owes a 0-length read next. */
+  private owesEnd = false;
+  private readers: Waiter[] = [];
+  private writers: Waiter[] = [];
+  private deallocated = false;
+  private deallocating: Promise<void> | undefined;
+  /** The flow set this flow is in, if any. */
+  set: FlowEventSink | undefined;
+
+  constructor(
+    readonly fd: number,
+    readonly id: number,
+    readonly qos: Readonly<QosSpec>,
+    readonly ep: Endpoint,
+    private readonly host: FlowHost,
+  ) {
+    ep.onEvent = (ev) => this.onEndpoint(ev);
+  }
+
+  private onEndpoint(ev: EndpointEvent): void {
+    if (ev === EndpointEvent.PKT) {
+      this.wake(this.readers);
+      this.set?.post(this, FlowEvent.PKT);
+    } else if (ev === EndpointEvent.WRITABLE) {
+      this.wake(this.writers);
+    } else {
+      this.wake(this.readers);
+      this.wake(this.writers);
+      this.set?.post(this, FlowEvent.DEALLOC);
+    }
+  }
+
+  private wake(list: Waiter[]): void {
+    if (list.length === 0) return;
+    const all = list.splice(0);
+    for (const w of all) w();
+  }
+
+  get flags(): number {
+    return this.flagBits;
+  }
+
+  set flags(v: number) {
+    this.flagBits = v >>> 0;
+  }
+
+  get rxQueueLength(): number {
+    return this.ep.rxLength + (this.partial ? 1 : 0);
+  }
+
+  get txQueueLength(): number {
+    return this.ep.txLength;
+  }
+
+  get closed(): boolean {
+    return this.deallocated || this.ep.down;
+  }
+
+  /** Waits on `list` until woken or the timeout; false on timeout. */
+  private wait(list: Waiter[], timeout: number | null): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const w: Waiter = () => {
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      list.push(w);
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          const i = list.indexOf(w);
+          if (i >= 0) list.splice(i, 1);
+          resolve(false);
+        }, timeout);
+      }
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.deallocated) fail('ENOTALLOC', `flow ${this.fd} is not allocated (deallocated already)`);
+  }
+
+  /** Next whole SDU, honouring the read timeout and non-blocking flag. */
+  private async nextPacket(): Promise<Buffer> {
+    const deadline = this.readTimeout === null ? null : Date.now() + this.readTimeout;
+    for (;;) {
+      this.checkOpen();
+      const pkt = this.ep.take();
+      if (pkt) return pkt;
+      if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
+      if (this.flagBits & FlowFlags.RNOBLOCK) fail('EAGAIN', `no packet waiting on flow ${this.fd}`);
+      const left = deadline === null ? null : deadline - Date.now();
+      if (left !== null && left <= 0) fail('ETIMEDOUT', `read on flow ${this.fd} timed out`);
+      const woke = await this.wait(this.readers, left);
+      if (!woke && deadline !== null && Date.now() >= deadline && this.ep.rxLength === 0 && !this.ep.down) {
+        fail('ETIMEDOUT', `read on flow ${this.fd} timed out after ${this.readTimeout} ms`);
+      }
+    }
+  }
+
+  async read(): Promise<Buffer> {
+    if (this.partial) {
+      const { pkt, off } = this.partial;
+      this.partial = undefined;
+      this.owesEnd = false;
+      return pkt.subarray(off);
+    }
+    this.owesEnd = false;
+    return this.nextPacket();
+  }
+
+  async readInto(buf: Uint8Array): Promise<number> {
+    if (this.partial) {
+      const { pkt, off } = this.partial;
+      const n = Math.min(buf.length, pkt.length - off);
+      buf.set(pkt.subarray(off, off + n), 0);
+      if (off + n < pkt.length) this.partial = { pkt, off: off + n };
+      else {
+        this.partial = undefined;
+        this.owesEnd = n === buf.length;
+      }
+      return n;
+    }
+    if (this.owesEnd) {
+      this.owesEnd = false;
+      return 0;
+    }
+    const pkt = await this.nextPacket();
+    if (pkt.length > buf.length) {
+      if (this.flagBits & FlowFlags.RNOPART) fail('EMSGSIZE', `packet of ${pkt.length} bytes does not fit a ${buf.length}-byte buffer`);
+      buf.set(pkt.subarray(0, buf.length), 0);
+      this.partial = { pkt, off: buf.length };
+      return buf.length;
+    }
+    buf.set(pkt, 0);
+    this.owesEnd = pkt.length === buf.length && pkt.length > 0 && !(this.flagBits & FlowFlags.RNOPART);
+    return pkt.length;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    const deadline = this.writeTimeout === null ? null : Date.now() + this.writeTimeout;
+    for (;;) {
+      this.checkOpen();
+      if ((this.flagBits & FlowFlags.ACCMODE) === FlowFlags.RDONLY) fail('EPERM', `flow ${this.fd} is read-only`);
+      if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
+      if (this.ep.send(data)) return;
+      if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer is unreachable`);
+      if (this.flagBits & FlowFlags.WNOBLOCK) fail('EAGAIN', `flow ${this.fd}: the peer's window is full`);
+      const left = deadline === null ? null : deadline - Date.now();
+      if (left !== null && left <= 0) fail('ETIMEDOUT', `write on flow ${this.fd} timed out`);
+      await this.wait(this.writers, left);
+    }
+  }
+
+  /** Synchronous write attempt for hot loops: false when the window is full. */
+  tryWrite(data: Uint8Array): boolean {
+    this.checkOpen();
+    if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
+    return this.ep.send(data);
+  }
+
+  /** Synchronous read attempt: a whole SDU or undefined when none is queued. */
+  tryRead(): Buffer | undefined {
+    this.checkOpen();
+    if (this.partial) {
+      const { pkt, off } = this.partial;
+      this.partial = undefined;
+      return pkt.subarray(off);
+    }
+    const pkt = this.ep.take();
+    if (!pkt && this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
+    return pkt;
+  }
+
+  /** Resolves when a packet is queued, the flow goes down, or after `timeout` ms. */
+  async readable(timeout: number | null = null): Promise<boolean> {
+    if (this.ep.rxLength > 0 || this.partial || this.ep.down) return true;
+    return this.wait(this.readers, timeout);
+  }
+
+  dealloc(): Promise<void> {
+    this.deallocating ??= (async () => {
+      this.deallocated = true;
+      this.wake(this.readers);
+      this.wake(this.writers);
+      await this.host.dealloc(this);
+    })();
+    return this.deallocating;
+  }
+
+  fccntl(cmd: number, arg?: unknown): unknown {
+    this.checkOpen();
+    switch (cmd) {
+      case Fccntl.SRCVTIMEO:
+        this.readTimeout = arg == null ? null : Number(arg);
+        return 0;
+      case Fccntl.GRCVTIMEO:
+        if (this.readTimeout === null) fail('EPERM', 'no read timeout is set');
+        return this.readTimeout;
+      case Fccntl.SSNDTIMEO:
+        this.writeTimeout = arg == null ? null : Number(arg);
+        return 0;
+      case Fccntl.GSNDTIMEO:
+        if (this.writeTimeout === null) fail('EPERM', 'no write timeout is set');
+        return this.writeTimeout;
+      case Fccntl.GQOSSPEC:
+        return { ...this.qos };
+      case Fccntl.SFLAGS:
+        if (typeof arg !== 'number') fail('EINVAL', 'FLOWSFLAGS takes a number');
+        this.flags = arg;
+        return 0;
+      case Fccntl.GFLAGS:
+        return this.flags;
+      case Fccntl.GRXQLEN:
+        return this.rxQueueLength;
+      case Fccntl.GTXQLEN:
+        return this.txQueueLength;
+      case Fccntl.FRCTSFLAGS:
+      case Fccntl.FRCTGFLAGS:
+        fail('EPERM', `flow ${this.fd} has no FRCT (its QoS is not in-order)`);
+      default:
+        fail('ENOTSUP', `fccntl command ${cmd} is not supported`);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      try {
+        yield await this.read();
+      } catch (e) {
+        if (e instanceof OuroborosError && (e.code === 'EFLOWDOWN' || e.code === 'ENOTALLOC' || e.code === 'EFLOWPEER')) return;
+        throw e;
+      }
+    }
+  }
+
+  toStream(): Duplex {
+    const stream = new Duplex({
+      read: () => {
+        this.read().then(
+          (pkt) => stream.push(pkt),
+          (e) => {
+            if (e instanceof OuroborosError && (e.code === 'EFLOWDOWN' || e.code === 'ENOTALLOC')) stream.push(null);
+            else stream.destroy(e as Error);
+          },
+        );
+      },
+      write: (chunk: Buffer, _enc, cb) => {
+        this.write(chunk).then(() => cb(), (e) => cb(e as Error));
+      },
+      final: (cb) => {
+        this.dealloc().then(() => cb(), (e) => cb(e as Error));
+      },
+    });
+    return stream;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The process context of a program using flows: it announces itself to
+ * irmd, allocates and accepts flows, and owns the process's data plane.
+ */
+import { basename } from 'node:path';
+import { progName } from '../common/prog-name.js';
+import { create } from '@bufbuild/protobuf';
+import { irm_msg_code } from '../proto/gen/irm_pb.js';
+import { flow_info_msgSchema } from '../proto/gen/model_pb.js';
+import { fail } from '../common/errors.js';
+import { defaultRundir } from '../common/rundir.js';
+import { flowInfoFromMsg, qosToMsg } from '../common/convert.js';
+import type { AcceptOptions, AllocOptions, ConnectOptions, Flow, FlowSet, Process } from './api.js';
+import { FlowImpl, type FlowHost } from './flow.js';
+import { FlowSetImpl } from './flowset.js';
+import { DataPlane } from './data/plane.js';
+import { IrmConnection, timeoMsg } from './irm-conn.js';
+import { qos as QOS, type QosSpec } from './qos.js';
+
+/** The reference reserves fds 0..63; program fds are 64..4095. */
+const FD_MIN = 64;
+const FD_MAX = 4096;
+
+export interface ProcessInternals {
+  readonly plane: DataPlane;
+  readonly irm: IrmConnection;
+}
+
+export class ProcessImpl implements Process, FlowHost {
+  private readonly flows = new Map<number, FlowImpl>();
+  private nextFd = FD_MIN;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly pid: number,
+    readonly rundir: string,
+    readonly irm: IrmConnection,
+    readonly plane: DataPlane,
+  ) {}
+
+  static async connect(opts: ConnectOptions = {}): Promise<ProcessImpl> {
+    const rundir = opts.rundir ?? defaultRundir();
+    const prog = opts.prog ?? programName();
+    const plane = new DataPlane(rundir);
+    await plane.listen();
+    let irm: IrmConnection;
+    try {
+      irm = await IrmConnection.open(rundir);
+      await irm.call({ code: irm_msg_code.IRM_PROC_ANNOUNCE, pid: process.pid, prog }, 'announcing this process to the IRMd');
+    } catch (e) {
+      plane.close();
+      throw e;
+    }
+    const p = new ProcessImpl(process.pid, rundir, irm, plane);
+    irm.ctrl.onClose = () => {
+      for (const f of p.flows.values()) f.ep.markDown();
+    };
+    return p;
+  }
+
+  private allocFd(): number {
+    for (let i = 0; i < FD_MAX - FD_MIN; i++) {
+      const fd = this.nextFd;
+      this.nextFd = fd + 1 >= FD_MAX ? FD_MIN : fd + 1;
+      if (!this.flows.has(fd)) return fd;
+    }
+    fail('ENOMEM', `this process has ${FD_MAX - FD_MIN} flows open already`);
+  }
+
+  private adopt(id: number, peerPid: number, qos: QosSpec): FlowImpl {
+    const fd = this.allocFd();
+    const ep = this.plane.endpoint(id, peerPid);
+    const flow = new FlowImpl(fd, id, Object.freeze(qos), ep, this);
+    this.flows.set(fd, flow);
+    return flow;
+  }
+
+  async flowAlloc(dst: string, opts: AllocOptions = {}): Promise<Flow> {
+    if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a destination name of 1 to 255 bytes is needed');
+    const qos = opts.qos ?? QOS.raw;
+    this.plane.hold(1);
+    try {
+      const reply = await this.irm.call(
+        {
+          code: irm_msg_code.IRM_FLOW_ALLOC,
+          dst,
+          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(qos) }),
+          ...(opts.timeout !== undefined ? { timeo: timeoMsg(opts.timeout) } : {}),
+        },
+        `allocating a flow to ${dst}`,
+      );
+      if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow allocation without flow info');
+      const info = flowInfoFromMsg(reply.flowInfo);
+      return this.adopt(info.id, info.n1Pid, info.qos);
+    } finally {
+      this.plane.hold(-1);
+    }
+  }
+
+  async flowAccept(opts: AcceptOptions = {}): Promise<Flow> {
+    this.plane.hold(1);
+    try {
+      const reply = await this.irm.call(
+        {
+          code: irm_msg_code.IRM_FLOW_ACCEPT,
+          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(QOS.raw) }),
+          ...(opts.timeout !== undefined ? { timeo: timeoMsg(opts.timeout) } : {}),
+        },
+        'accepting a flow',
+      );
+      if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow accept without flow info');
+      const info = flowInfoFromMsg(reply.flowInfo);
+      return this.adopt(info.id, info.n1Pid, info.qos);
+    } finally {
+      this.plane.hold(-1);
+    }
+  }
+
+  createFlowSet(): FlowSet {
+    return new FlowSetImpl();
+  }
+
+  async dealloc(flow: FlowImpl): Promise<void> {
+    if (this.flows.get(flow.fd) !== flow) return;
+    this.flows.delete(flow.fd);
+    flow.ep.close();
+    if (this.irm.ctrl.closed) return;
+    try {
+      await this.irm.call(
+        {
+          code: irm_msg_code.IRM_FLOW_DEALLOC,
+          flowInfo: create(flow_info_msgSchema, { id: flow.id, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(flow.qos) }),
+          timeo: timeoMsg(0),
+        },
+        `deallocating flow ${flow.fd}`,
+      );
+    } catch {
+      /* irmd gone or flow already gone: the local end is closed either way */
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.flows.values()].map((f) => f.dealloc()));
+      if (!this.irm.ctrl.closed) {
+        try {
+          await this.irm.call({ code: irm_msg_code.IRM_PROC_EXIT, pid: this.pid }, 'leaving the IRMd', 2000);
+        } catch {
+          /* leaving anyway */
+        }
+      }
+      this.irm.close();
+      this.plane.close();
+    })();
+    return this.closing;
+  }
+}
+
+/** The program name announced: basename of the script (argv[1]) run by node. */
+function programName(): string {
+  const script = process.argv[1];
+  return script ? progName(script) : basename(process.argv[0] ?? 'node');
+}
