@@ -1,7 +1,8 @@
 /**
  * One Unix stream connection between this process and a peer process,
  * carrying the frames of every flow between the two. Writes are copied into
- * a slab and flushed once per event-loop turn (one writev for many packets).
+ * a slab and flushed once the current run of JavaScript is done (one writev
+ * for all the packets written meanwhile).
  */
 import type net from 'node:net';
 import { DATA_HEADER, DataFrameDecoder, type DataType, writeHeader } from './frame.js';
@@ -71,7 +72,7 @@ export class Link {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(this.flush);
+    process.nextTick(this.flush);
   }
 
   private readonly flush = (): void => {
