@@ -51,10 +51,12 @@ export class FlowImpl implements Flow {
       this.set?.post(this, FlowEvent.PKT);
     } else if (ev === EndpointEvent.WRITABLE) {
       this.wake(this.writers);
+    } else if (ev === EndpointEvent.PEER_DOWN || ev === EndpointEvent.PEER_UP) {
+      this.set?.post(this, ev === EndpointEvent.PEER_DOWN ? FlowEvent.DOWN : FlowEvent.UP);
     } else {
       this.wake(this.readers);
       this.wake(this.writers);
-      this.set?.post(this, FlowEvent.DEALLOC);
+      this.set?.post(this, ev === EndpointEvent.LOST ? FlowEvent.DOWN : FlowEvent.DEALLOC);
     }
   }
 
@@ -68,8 +70,12 @@ export class FlowImpl implements Flow {
     return this.flagBits;
   }
 
+  /** Setting FlowFlags.DOWN tells the peer (a DOWN event there); clearing it, UP. */
   set flags(v: number) {
+    const was = this.flagBits & FlowFlags.DOWN;
     this.flagBits = v >>> 0;
+    const now = this.flagBits & FlowFlags.DOWN;
+    if (was !== now) this.ep.sendState(now !== 0);
   }
 
   get rxQueueLength(): number {

@@ -18,10 +18,16 @@ function pump(from: Endpoint, to: Endpoint): void {
   if (from.down && !to.down) to.close();
 }
 
+function relay(from: Endpoint, to: Endpoint, ev: EndpointEvent): void {
+  if (ev === EndpointEvent.WRITABLE) pump(to, from);
+  else if (ev === EndpointEvent.PEER_DOWN || ev === EndpointEvent.PEER_UP) to.sendState(ev === EndpointEvent.PEER_DOWN);
+  else pump(from, to);
+}
+
 /** Splices `a` and `b`: whatever arrives on one is sent on the other. */
 export function splice(a: Endpoint, b: Endpoint): void {
-  a.onEvent = (ev) => (ev === EndpointEvent.WRITABLE ? pump(b, a) : pump(a, b));
-  b.onEvent = (ev) => (ev === EndpointEvent.WRITABLE ? pump(a, b) : pump(b, a));
+  a.onEvent = (ev) => relay(a, b, ev);
+  b.onEvent = (ev) => relay(b, a, ev);
   pump(a, b);
   pump(b, a);
 }

@@ -18,6 +18,12 @@ export const EndpointEvent = {
   DOWN: 2,
   /** Window opened: writes may go on. */
   WRITABLE: 3,
+  /** The peer process or its connection was lost (not an orderly deallocation). */
+  LOST: 4,
+  /** The peer marked the flow down (FLOWFDOWN). */
+  PEER_DOWN: 5,
+  /** The peer marked the flow up again. */
+  PEER_UP: 6,
 } as const;
 export type EndpointEvent = (typeof EndpointEvent)[keyof typeof EndpointEvent];
 
@@ -131,10 +137,21 @@ export class Endpoint {
     if (wasClosed && this.credit > 0) this.onEvent?.(EndpointEvent.WRITABLE);
   }
 
-  markDown(): void {
+  /** The peer end is gone: deallocated (`DOWN` frame) or lost (connection closed). */
+  markDown(lost = false): void {
     if (this.peerGone) return;
     this.peerGone = true;
-    this.onEvent?.(EndpointEvent.DOWN);
+    this.onEvent?.(lost ? EndpointEvent.LOST : EndpointEvent.DOWN);
+  }
+
+  /** Tells the peer this end is marked down (true) or up (false). */
+  sendState(down: boolean): void {
+    if (this.down) return;
+    this.owner.linkTo(this.peerPid)?.sendU32(DataType.STATE, this.id, down ? 1 : 0);
+  }
+
+  peerState(down: boolean): void {
+    this.onEvent?.(down ? EndpointEvent.PEER_DOWN : EndpointEvent.PEER_UP);
   }
 
   /** Tells the peer that no more data will come, and stops using the endpoint. */

@@ -12,6 +12,8 @@ export const DataType = {
   DOWN: 3,
   /** First frame on a connection: `u32 BE pid` of the connecting process. */
   HELLO: 4,
+  /** The sender marked the flow down (`u32 BE` 1) or up again (0): fccntl FLOWFDOWN. */
+  STATE: 5,
 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
@@ -63,7 +65,7 @@ export class DataFrameDecoder {
     while (end - off >= DATA_HEADER) {
       const type = buf[off]!;
       const len = buf.readUInt32BE(off + 5);
-      if (type < DataType.DATA || type > DataType.HELLO) throw new DataFrameError(`unknown data frame type ${type}`);
+      if (type < DataType.DATA || type > DataType.STATE) throw new DataFrameError(`unknown data frame type ${type}`);
       if (len > MAX_SDU) throw new DataFrameError(`data frame of ${len} bytes exceeds ${MAX_SDU}`);
       if (end - off - DATA_HEADER < len) break;
       const flowId = buf.readUInt32BE(off + 1);

@@ -167,6 +167,10 @@ export class DataPlane implements EndpointOwner {
       case DataType.DOWN:
         ep.markDown();
         break;
+      case DataType.STATE:
+        if (payload.length === 4) ep.peerState(payload.readUInt32BE(0) !== 0);
+        else this.counters.badFrames++;
+        break;
       default:
         this.counters.badFrames++;
     }
@@ -206,14 +210,14 @@ export class DataPlane implements EndpointOwner {
     if (this.links.get(pid) === link) this.links.delete(pid);
     const other = this.links.get(pid);
     if (other && !other.closed) return;
-    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown();
+    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown(true);
     for (const [id, e] of this.early) if (e.pid === pid) this.early.delete(id);
   }
 
   /** Forgets the peer: its endpoints go down (used when irmd reports the process gone). */
   peerGone(pid: number): void {
     this.links.get(pid)?.destroy();
-    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown();
+    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown(true);
   }
 
   close(): void {
