@@ -8,6 +8,7 @@ import { OuroborosError, fail } from '../common/errors.js';
 import { Fccntl, FlowEvent, FlowFlags, type Flow, type FlowEventType } from './api.js';
 import { Endpoint, EndpointEvent } from './data/endpoint.js';
 import type { QosSpec } from './qos.js';
+import { Keepalive } from './keepalive.js';
 
 type Waiter = () => void;
 
@@ -31,6 +32,9 @@ export class FlowImpl implements Flow {
   private readers: Waiter[] = [];
   private writers: Waiter[] = [];
   private deallocated = false;
+  /** The peer went silent past the QoS timeout. */
+  private peerTimedOut = false;
+  private keepalive: Keepalive | undefined;
   private deallocating: Promise<void> | undefined;
   /** The flow set this flow is in, if any. */
   set: FlowEventSink | undefined;
@@ -43,6 +47,14 @@ export class FlowImpl implements Flow {
     private readonly host: FlowHost,
   ) {
     ep.onEvent = (ev) => this.onEndpoint(ev);
+    if (qos.timeout > 0) this.keepalive = new Keepalive(ep, qos.timeout, () => this.peerTimeout());
+  }
+
+  private peerTimeout(): void {
+    this.peerTimedOut = true;
+    this.wake(this.readers);
+    this.wake(this.writers);
+    this.set?.post(this, FlowEvent.PEER);
   }
 
   private onEndpoint(ev: EndpointEvent): void {
@@ -51,6 +63,8 @@ export class FlowImpl implements Flow {
       this.set?.post(this, FlowEvent.PKT);
     } else if (ev === EndpointEvent.WRITABLE) {
       this.wake(this.writers);
+    } else if (ev === EndpointEvent.KEEPALIVE) {
+      // proof of life only: readers are not woken
     } else if (ev === EndpointEvent.PEER_DOWN || ev === EndpointEvent.PEER_UP) {
       this.set?.post(this, ev === EndpointEvent.PEER_DOWN ? FlowEvent.DOWN : FlowEvent.UP);
     } else {
@@ -120,6 +134,7 @@ export class FlowImpl implements Flow {
       this.checkOpen();
       const pkt = this.ep.take();
       if (pkt) return pkt;
+      if (this.peerTimedOut) fail('EFLOWPEER', `flow ${this.fd}: the peer has been silent for more than ${this.qos.timeout} ms`);
       if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
       if (this.flagBits & FlowFlags.RNOBLOCK) fail('EAGAIN', `no packet waiting on flow ${this.fd}`);
       const left = deadline === null ? null : deadline - Date.now();
@@ -201,19 +216,21 @@ export class FlowImpl implements Flow {
       return pkt.subarray(off);
     }
     const pkt = this.ep.take();
+    if (!pkt && this.peerTimedOut) fail('EFLOWPEER', `flow ${this.fd}: the peer timed out`);
     if (!pkt && this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
     return pkt;
   }
 
   /** Resolves when a packet is queued, the flow goes down, or after `timeout` ms. */
   async readable(timeout: number | null = null): Promise<boolean> {
-    if (this.ep.rxLength > 0 || this.partial || this.ep.down) return true;
+    if (this.ep.rxLength > 0 || this.partial || this.ep.down || this.peerTimedOut) return true;
     return this.wait(this.readers, timeout);
   }
 
   dealloc(): Promise<void> {
     this.deallocating ??= (async () => {
       this.deallocated = true;
+      this.keepalive?.stop();
       this.wake(this.readers);
       this.wake(this.writers);
       await this.host.dealloc(this);

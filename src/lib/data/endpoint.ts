@@ -6,6 +6,8 @@
 import { DataType } from './frame.js';
 import type { Link } from './link.js';
 
+const EMPTY = new Uint8Array(0);
+
 /** Packets a receiver queues per flow (the reference's ring holds 1023). */
 export const RX_WINDOW = 1024;
 /** Credit is returned once this many packets were consumed. */
@@ -24,6 +26,8 @@ export const EndpointEvent = {
   PEER_DOWN: 5,
   /** The peer marked the flow up again. */
   PEER_UP: 6,
+  /** A keepalive (zero-length SDU) arrived. */
+  KEEPALIVE: 7,
 } as const;
 export type EndpointEvent = (typeof EndpointEvent)[keyof typeof EndpointEvent];
 
@@ -42,6 +46,9 @@ export class Endpoint {
   private released = false;
   /** Statistics. */
   readonly stats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, dropped: 0 };
+  /** Set when a packet (or keepalive) arrived / was sent; the keepalive timer clears them. */
+  rxActivity = false;
+  txActivity = false;
   /** Set by the owner of the endpoint (a Flow, or an IPCP's forwarder). */
   onEvent: ((ev: EndpointEvent) => void) | undefined;
 
@@ -75,6 +82,7 @@ export class Endpoint {
       return false;
     }
     this.credit--;
+    this.txActivity = true;
     this.stats.txPackets++;
     this.stats.txBytes += payload.length;
     link.send(DataType.DATA, this.id, payload);
@@ -120,6 +128,12 @@ export class Endpoint {
 
   deliver(payload: Buffer): void {
     if (this.released) return;
+    this.rxActivity = true;
+    if (payload.length === 0) {
+      // A keepalive: proof of life, never a packet for the reader.
+      this.onEvent?.(EndpointEvent.KEEPALIVE);
+      return;
+    }
     if (this.rxLength >= RX_WINDOW) {
       // A peer that ignores its window: drop and count rather than grow without bound.
       this.stats.dropped++;
@@ -142,6 +156,13 @@ export class Endpoint {
     if (this.peerGone) return;
     this.peerGone = true;
     this.onEvent?.(lost ? EndpointEvent.LOST : EndpointEvent.DOWN);
+  }
+
+  /** Sends a keepalive (a zero-length SDU); it takes no window. */
+  sendKeepalive(): void {
+    if (this.down) return;
+    this.txActivity = true;
+    this.owner.linkTo(this.peerPid)?.send(DataType.DATA, this.id, EMPTY);
   }
 
   /** Tells the peer this end is marked down (true) or up (false). */
