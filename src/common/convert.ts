@@ -56,6 +56,52 @@ export function hostU32ToIpv4(v: number): string {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff].join('.');
 }
 
+/** An IPv6 address in text to its 16 bytes. */
+export function ipv6ToBytes(ip: string): Uint8Array {
+  const out = new Uint8Array(16);
+  let text = ip.replace(/%.*$/, '');
+  const v4 = text.match(/(\d+\.\d+\.\d+\.\d+)$/);
+  if (v4) {
+    const p = v4[1]!.split('.').map(Number);
+    text = text.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = (v >> 8) & 0xff;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
+}
+
+/** 16 bytes to the canonical IPv6 text. */
+export function bytesToIpv6(b: Uint8Array): string {
+  if (b.length !== 16) return '::';
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
 export function ipcpConfigToMsg(c: IpcpConfig): ipcp_config_msg {
   const msg = create(ipcp_config_msgSchema, {
     layerInfo: { name: c.layer.name, dirHashAlgo: c.layer.hashAlgo },
@@ -102,6 +148,14 @@ export function ipcpConfigToMsg(c: IpcpConfig): ipcp_config_msg {
       dnsAddr: c.udp4.dns ? ipv4ToHostU32(c.udp4.dns) : 0,
     };
   }
+  if (c.type === IpcpType.UDP6 && c.udp6) {
+    msg.udp6 = {
+      $typeName: 'o7s.config.udp6_config_msg',
+      ipAddr: ipv6ToBytes(c.udp6.ip),
+      port: c.udp6.port,
+      dnsAddr: c.udp6.dns ? ipv6ToBytes(c.udp6.dns) : new Uint8Array(16),
+    };
+  }
   if ((c.type === IpcpType.ETH_DIX || c.type === IpcpType.ETH_LLC) && c.eth) {
     msg.eth = { $typeName: 'o7s.config.eth_config_msg', dev: c.eth.dev, ethertype: c.eth.ethertype };
   }
@@ -120,6 +174,10 @@ export function ipcpConfigFromMsg(m: ipcp_config_msg): IpcpConfig {
       port: m.udp4.port,
       dns: m.udp4.dnsAddr ? hostU32ToIpv4(m.udp4.dnsAddr) : '',
     };
+  }
+  if (m.udp6) {
+    const dns = bytesToIpv6(m.udp6.dnsAddr);
+    c.udp6 = { ip: bytesToIpv6(m.udp6.ipAddr), port: m.udp6.port, dns: dns === '::' ? '' : dns };
   }
   if (m.eth) c.eth = { dev: m.eth.dev, ethertype: m.eth.ethertype };
   if (m.unicast) {

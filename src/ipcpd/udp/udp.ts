@@ -1,0 +1,235 @@
+/**
+ * The UDP layer (udp4 and udp6): one datagram socket bound to ip:port; flows
+ * to other members of the layer at the same port, allocated with the
+ * reference's FLOW_REQ / FLOW_REPLY management messages.
+ */
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Ipcp } from '../common/ipcp.js';
+import type { FlowAllocReq, FlowAllocResp, IpcpOps } from '../common/ops.js';
+import { Endpoint, EndpointEvent } from '../../lib/data/endpoint.js';
+import { fail, resultOf } from '../../common/errors.js';
+import { HashAlgo } from '../../common/hash.js';
+import { UDP_DEFAULT_PORT, type IpcpConfig, type LayerInfo } from '../../common/ipcp-types.js';
+import { EID_LEN, MAX_SDU_V4, MAX_SDU_V6, MgmtCode, decodeMgmt, encodeFlowReply, encodeFlowReq, type FlowReply, type FlowReq } from './wire.js';
+import { UdpDirectory } from './directory.js';
+import { ddnsClient } from './ddns.js';
+
+/** Maximum packet lifetime of a UDP layer (ms). */
+export const UDP_MPL = 5000;
+
+interface UdpFlow {
+  /** Our eid: the flow id irmd gave the N+1 flow here. */
+  eid: number;
+  remoteAddr: string;
+  remotePort: number;
+  /** The peer's eid, once known. */
+  remoteEid: number | undefined;
+  ep: Endpoint | undefined;
+  /** Outgoing allocation waiting for FLOW_REPLY. */
+  pendingOut: boolean;
+  /** Incoming allocation waiting for the accepter's answer. */
+  pendingIn: boolean;
+}
+
+export interface UdpCounters {
+  rxDatagrams: number;
+  txDatagrams: number;
+  malformed: number;
+  unknownEid: number;
+  wrongSource: number;
+  oversize: number;
+  windowDrops: number;
+}
+
+export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
+  const maxSdu = family === 4 ? MAX_SDU_V4 : MAX_SDU_V6;
+  const flows = new Map<number, UdpFlow>();
+  const counters: UdpCounters = { rxDatagrams: 0, txDatagrams: 0, malformed: 0, unknownEid: 0, wrongSource: 0, oversize: 0, windowDrops: 0 };
+  let sock: dgram.Socket | undefined;
+  let port = UDP_DEFAULT_PORT;
+  let dir: UdpDirectory | undefined;
+  const eidBuf = (eid: number): Buffer => {
+    const b = Buffer.allocUnsafe(EID_LEN);
+    b.writeUInt32BE(eid >>> 0);
+    return b;
+  };
+
+  const sendTo = (data: Buffer | Buffer[], addr: string, p: number): void => {
+    counters.txDatagrams++;
+    sock?.send(data as Buffer, p, addr);
+  };
+
+  /** Moves the endpoint's queued packets onto the wire. */
+  const drain = (f: UdpFlow): void => {
+    const ep = f.ep;
+    if (!ep || f.remoteEid === undefined) return;
+    const head = eidBuf(f.remoteEid);
+    for (let pkt = ep.take(); pkt; pkt = ep.take()) {
+      if (pkt.length > maxSdu) {
+        counters.oversize++;
+        continue;
+      }
+      sendTo([head, pkt], f.remoteAddr, f.remotePort);
+    }
+  };
+
+  const attach = (f: UdpFlow, appPid: number): void => {
+    const ep = ipcp.plane.endpoint(f.eid, appPid);
+    f.ep = ep;
+    ep.onEvent = (ev) => {
+      if (ev === EndpointEvent.PKT) drain(f);
+      else if (ev === EndpointEvent.KEEPALIVE && f.remoteEid !== undefined) sendTo(eidBuf(f.remoteEid), f.remoteAddr, f.remotePort);
+    };
+  };
+
+  const onFlowReq = async (m: FlowReq, addr: string, p: number): Promise<void> => {
+    let acc;
+    try {
+      acc = await ipcp.flowReqArr(m.hash, m.qos, UDP_MPL, m.pk);
+    } catch (e) {
+      ipcp.log.dbg(`Flow request refused: ${(e as Error).message}`);
+      sendTo(encodeFlowReply(m.sEid, 0, resultOf(e), new Uint8Array(0)), addr, p);
+      return;
+    }
+    const f: UdpFlow = { eid: acc.flowId, remoteAddr: addr, remotePort: p, remoteEid: m.sEid, ep: undefined, pendingOut: false, pendingIn: true };
+    flows.set(f.eid, f);
+    attach(f, acc.pid);
+  };
+
+  const onFlowReply = (m: FlowReply, addr: string, p: number): void => {
+    const f = flows.get(m.sEid);
+    if (!f || !f.pendingOut) {
+      counters.unknownEid++;
+      return;
+    }
+    if (f.remoteAddr !== addr || f.remotePort !== p) {
+      counters.wrongSource++;
+      ipcp.log.warn(`Flow reply for ${m.sEid} from ${addr}:${p}, expected ${f.remoteAddr}:${f.remotePort}; dropped.`);
+      return;
+    }
+    f.pendingOut = false;
+    if (m.response !== 0) {
+      flows.delete(f.eid);
+      f.ep?.close();
+    } else {
+      f.remoteEid = m.dEid;
+      drain(f);
+    }
+    ipcp.flowAllocReply(f.eid, UDP_MPL, m.response, m.pk).catch((e) => ipcp.log.err(`Failed to answer flow ${f.eid}: ${(e as Error).message}`));
+  };
+
+  const onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    counters.rxDatagrams++;
+    if (msg.length < EID_LEN) {
+      counters.malformed++;
+      return;
+    }
+    const eid = msg.readUInt32BE(0);
+    if (eid === 0) {
+      const m = decodeMgmt(msg);
+      if (typeof m === 'string') {
+        counters.malformed++;
+        return;
+      }
+      if (m.code === MgmtCode.FLOW_REQ) void onFlowReq(m, rinfo.address, rinfo.port);
+      else onFlowReply(m, rinfo.address, rinfo.port);
+      return;
+    }
+    const f = flows.get(eid);
+    if (!f || !f.ep) {
+      counters.unknownEid++;
+      return;
+    }
+    if (f.remoteAddr !== rinfo.address || f.remotePort !== rinfo.port) {
+      counters.wrongSource++;
+      return;
+    }
+    const sdu = msg.subarray(EID_LEN);
+    if (sdu.length === 0) {
+      f.ep.sendKeepalive();
+      return;
+    }
+    if (!f.ep.send(sdu)) counters.windowDrops++;
+  };
+
+  return {
+    async bootstrap(conf: IpcpConfig): Promise<LayerInfo> {
+      const c = family === 4 ? conf.udp4 : conf.udp6;
+      if (!c) fail('EINVAL', `a ${family === 4 ? 'udp4' : 'udp6'} configuration (ip, port, dns) is needed`);
+      if (isIP(c.ip) !== family) fail('EINVAL', `${c.ip} is not an IPv${family} address`);
+      if (c.ip === '0.0.0.0' || c.ip === '::') fail('EINVAL', `bind to a specific address, not ${c.ip}`);
+      port = c.port || UDP_DEFAULT_PORT;
+      const dns = c.dns && c.dns !== '0.0.0.0' && c.dns !== '::' ? c.dns : undefined;
+      dir = new UdpDirectory({ family, ownIp: c.ip, hostsFile: conf.extra?.hosts, ddns: dns ? ddnsClient(dns, ipcp.log) : undefined, log: ipcp.log });
+      const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: false });
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(port, c.ip, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      }).catch((e: NodeJS.ErrnoException) => fail('EIPCP', `cannot bind UDP ${c.ip} port ${port}: ${e.code ?? e.message}`));
+      s.on('message', onDatagram);
+      s.on('error', (e) => ipcp.log.err(`UDP socket error: ${e.message}`));
+      sock = s;
+      ipcp.log.info(`Bootstrapped IPCP over UDP${family} with pid ${process.pid}.`);
+      ipcp.log.info(`Bound to IP address ${c.ip} port ${port}.`);
+      return { name: conf.layer.name, hashAlgo: HashAlgo.MD5 };
+    },
+
+    async reg(hash) {
+      if (hash.length !== 16) fail('EINVAL', 'udp layers use 16-byte MD5 hashes');
+      await dir!.reg(hash);
+    },
+
+    async unreg(hash) {
+      if (hash.length !== 16) fail('EINVAL', 'udp layers use 16-byte MD5 hashes');
+      await dir!.unreg(hash);
+    },
+
+    async query(hash) {
+      if (hash.length !== 16) return false;
+      return (await dir!.resolve(hash)) !== undefined;
+    },
+
+    async flowAlloc(req: FlowAllocReq) {
+      const addr = await dir!.resolve(req.hash);
+      if (!addr) fail('ENAME', 'the name could not be resolved in this UDP layer');
+      if (flows.has(req.flowId)) fail('EINVAL', `flow ${req.flowId} exists already`);
+      const f: UdpFlow = { eid: req.flowId, remoteAddr: addr, remotePort: port, remoteEid: undefined, ep: undefined, pendingOut: true, pendingIn: false };
+      flows.set(f.eid, f);
+      attach(f, req.pid);
+      sendTo(encodeFlowReq(f.eid, req.qos, req.hash, req.pk), addr, port);
+    },
+
+    async flowAllocResp(resp: FlowAllocResp) {
+      const f = flows.get(resp.flowId);
+      if (!f || !f.pendingIn) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
+      f.pendingIn = false;
+      sendTo(encodeFlowReply(f.remoteEid!, f.eid, resp.response, resp.response === 0 ? resp.pk : new Uint8Array(0)), f.remoteAddr, f.remotePort);
+      if (resp.response !== 0) {
+        flows.delete(f.eid);
+        f.ep?.close();
+      } else {
+        drain(f);
+      }
+    },
+
+    async flowDealloc(flowId: number) {
+      const f = flows.get(flowId);
+      flows.delete(flowId);
+      f?.ep?.close();
+      try {
+        await ipcp.flowDeallocDone(flowId);
+      } catch {
+        /* irmd forgot it already */
+      }
+    },
+
+    async stop() {
+      sock?.close();
+      for (const f of flows.values()) f.ep?.close();
+    },
+  };
+}
