@@ -149,22 +149,24 @@ async function findIpcp(ctx: IrmdContext, dst: string): Promise<{ ipcp: IpcpEntr
 
 export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowInfo> {
   const proc = knownProcess(ctx, caller, nPid);
+  if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a destination name of 1 to 255 bytes is needed');
+  // Unlike the reference, a name need not exist here to be reached through a layer.
   const n = ctx.reg.names.get(dst);
-  if (!n) {
-    ctx.log.err(`Failed to get name info for ${dst}.`);
-    fail('ENAME', `there is no name ${dst} on this system (irm name create ${dst})`);
-  }
   ctx.log.info(`Allocating flow for ${proc.pid} to ${dst} (uid ${proc.uid}).`);
   const deadline = Date.now() + (timeout ?? FLOW_ALLOC_TIMEOUT);
 
-  const now = takeAccepter(ctx, n, proc.uid);
-  if (now) return completeDirect(ctx, proc.pid, now, qos, dst);
+  const now = n && takeAccepter(ctx, n, proc.uid);
+  if (n && now) return completeDirect(ctx, proc.pid, now, qos, dst);
 
   const found = await findIpcp(ctx, dst);
   if (!found) {
-    if (n.pids.size > 0 || n.autoExec.length > 0) {
+    if (n && (n.pids.size > 0 || n.autoExec.length > 0)) {
       const t = await findAccepter(ctx, n, deadline, proc.uid);
       if (t) return completeDirect(ctx, proc.pid, t, qos, dst);
+    }
+    if (!n) {
+      ctx.log.err(`Failed to get name info for ${dst}.`);
+      fail('ENAME', `no name ${dst} on this system and no layer here reaches it`);
     }
     ctx.log.err(`Failed to find IPCP for ${dst}.`);
     fail('EIPCP', `no layer on this system reaches ${dst} (register it: irm name register ${dst} layer <layer>)`);
