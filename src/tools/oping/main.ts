@@ -34,8 +34,12 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // First signal: stop and print the statistics. A second one: leave now.
   const ac = new AbortController();
-  const stop = (): void => ac.abort();
+  const stop = (): void => {
+    if (ac.signal.aborted) process.exit(1);
+    ac.abort();
+  };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stop);
 
   try {

@@ -291,8 +291,10 @@ describe('oecho client and server', () => {
 
 describe('oecho bin', () => {
   it('prints the usage on unknown options, exit status 0, without needing irmd', () => {
-    const main = fileURLToPath(new URL('../../../src/tools/oecho/main.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, '--rundir', '/nonexistent', '--help'], {
+    // Run from the sources (tsx) or from the build, whichever this test is.
+    const fromTs = import.meta.url.endsWith('.ts');
+    const main = fileURLToPath(new URL(`../../../src/tools/oecho/main.${fromTs ? 'ts' : 'js'}`, import.meta.url));
+    const r = spawnSync(process.execPath, [...(fromTs ? ['--import', 'tsx'] : []), main, '--rundir', '/nonexistent', '--help'], {
       encoding: 'utf8',
       timeout: 30_000,
     });

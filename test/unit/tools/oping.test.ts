@@ -776,9 +776,11 @@ describe('oping server', () => {
 });
 
 describe('oping bin', () => {
-  const main = fileURLToPath(new URL('../../../src/tools/oping/main.ts', import.meta.url));
+  // Run from the sources (tsx) or from the build, whichever this test is.
+  const fromTs = import.meta.url.endsWith('.ts');
+  const main = fileURLToPath(new URL(`../../../src/tools/oping/main.${fromTs ? 'ts' : 'js'}`, import.meta.url));
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    spawnSync(process.execPath, [...(fromTs ? ['--import', 'tsx'] : []), main, ...args], {
       encoding: 'utf8',
       env: { ...process.env, ...env },
       timeout: 30_000,
