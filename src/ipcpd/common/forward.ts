@@ -21,6 +21,7 @@ function pump(from: Endpoint, to: Endpoint): void {
 function relay(from: Endpoint, to: Endpoint, ev: EndpointEvent): void {
   if (ev === EndpointEvent.WRITABLE) pump(to, from);
   else if (ev === EndpointEvent.PEER_DOWN || ev === EndpointEvent.PEER_UP) to.sendState(ev === EndpointEvent.PEER_DOWN);
+  else if (ev === EndpointEvent.KEEPALIVE) to.sendKeepalive();
   else pump(from, to);
 }
 
