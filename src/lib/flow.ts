@@ -9,6 +9,7 @@ import { Fccntl, FlowEvent, FlowFlags, type Flow, type FlowEventType } from './a
 import { Endpoint, EndpointEvent } from './data/endpoint.js';
 import type { QosSpec } from './qos.js';
 import { Keepalive } from './keepalive.js';
+import { timerDelay } from '../common/time.js';
 
 type Waiter = () => void;
 
@@ -118,7 +119,7 @@ export class FlowImpl implements Flow {
           const i = list.indexOf(w);
           if (i >= 0) list.splice(i, 1);
           resolve(false);
-        }, timeout);
+        }, timerDelay(timeout));
       }
     });
   }

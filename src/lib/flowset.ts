@@ -1,5 +1,6 @@
 /** Flow sets and event queues (the reference's fset / fqueue / fevent). */
 import { fail } from '../common/errors.js';
+import { timerDelay } from '../common/time.js';
 import { FlowEvent, type Flow, type FlowEventType, type FlowSet, type FlowSetEvent } from './api.js';
 import type { FlowEventSink, FlowImpl } from './flow.js';
 
@@ -59,7 +60,7 @@ export class FlowSetImpl implements FlowSet, FlowEventSink {
           timer = setTimeout(() => {
             this.waiter = undefined;
             resolve(false);
-          }, timeout);
+          }, timerDelay(timeout));
         }
       });
       if (!woke) fail('ETIMEDOUT', `no flow event within ${timeout} ms`);

@@ -48,7 +48,7 @@ export class ProcessImpl implements Process, FlowHost {
       irm = await IrmConnection.open(rundir);
       await irm.call({ code: irm_msg_code.IRM_PROC_ANNOUNCE, pid: process.pid, prog }, 'announcing this process to the IRMd');
     } catch (e) {
-      plane.close();
+      void plane.close();
       throw e;
     }
     const p = new ProcessImpl(process.pid, rundir, irm, plane);
@@ -149,8 +149,8 @@ export class ProcessImpl implements Process, FlowHost {
           /* leaving anyway */
         }
       }
+      await this.plane.close();
       this.irm.close();
-      this.plane.close();
     })();
     return this.closing;
   }

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { FrameDecoder, FrameError, encodeFrame } from './frame.js';
 import { OuroborosError } from '../errors.js';
+import { timerDelay } from '../time.js';
 
 interface Pending {
   resolve: (payload: Uint8Array) => void;
@@ -88,7 +89,7 @@ export class CtrlClient {
           this.pending.delete(id);
           this.refresh();
           reject(new OuroborosError('ETIMEDOUT', `${this.what} did not answer within ${timeout} ms`));
-        }, timeout);
+        }, timerDelay(timeout));
       }
       this.pending.set(id, p);
       this.refresh();

@@ -38,6 +38,8 @@ export class Ipcp {
   ops: IpcpOps = {};
   readonly counters = { badMessages: 0 };
   private stopping: Promise<void> | undefined;
+  /** Flow requests sent to irmd whose answer has not arrived yet. */
+  private reqArrInFlight = 0;
 
   constructor(readonly init: IpcpInit) {
     this.plane = new DataPlane(init.rundir);
@@ -236,6 +238,20 @@ export class Ipcp {
 
   /** Tells irmd a flow request for `hash` arrived; resolves to the accepting side's flow id and pid. */
   async flowReqArr(hash: Uint8Array, qos: QosSpec, mpl: number, pk: Uint8Array): Promise<{ flowId: number; pid: number }> {
+    this.reqArrInFlight++;
+    try {
+      return await this.sendReqArr(hash, qos, mpl, pk);
+    } finally {
+      this.reqArrInFlight--;
+    }
+  }
+
+  /** True while a flow request to irmd is unanswered (its accepter's answer may overtake it). */
+  get awaitingFlowRequests(): boolean {
+    return this.reqArrInFlight > 0;
+  }
+
+  private async sendReqArr(hash: Uint8Array, qos: QosSpec, mpl: number, pk: Uint8Array): Promise<{ flowId: number; pid: number }> {
     const r = await this.irmd().call(
       {
         code: irm_msg_code.IPCP_FLOW_REQ_ARR,
@@ -283,7 +299,7 @@ export class Ipcp {
       } catch {
         /* stopping anyway */
       }
-      this.plane.close();
+      await this.plane.close();
       this.server?.close();
       for (const s of this.socks) s.destroy();
       try {

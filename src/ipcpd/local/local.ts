@@ -7,9 +7,13 @@ import type { Ipcp } from '../common/ipcp.js';
 import type { FlowAllocReq, FlowAllocResp, IpcpOps } from '../common/ops.js';
 import { HashSet } from '../common/shim-registry.js';
 import { splice } from '../common/forward.js';
+import { PendingTable } from '../common/pending.js';
 import { OuroborosError, fail, resultOf } from '../../common/errors.js';
 import { hashLength } from '../../common/hash.js';
 import type { IpcpConfig, LayerInfo } from '../../common/ipcp-types.js';
+
+/** How long an accepter's answer may wait for its request to be registered. */
+const PENDING_WAIT_MS = 5000;
 
 /** Maximum packet lifetime of a local layer (ms). */
 export const LOCAL_MPL = 100;
@@ -17,7 +21,7 @@ export const LOCAL_MPL = 100;
 export function localOps(ipcp: Ipcp): IpcpOps {
   const names = new HashSet();
   /** accepter's flow id -> allocator's flow id, until the accepter answers. */
-  const pending = new Map<number, number>();
+  const pending = new PendingTable<number>();
   /** flow id -> the flow it is spliced to. */
   const peers = new Map<number, number>();
 
@@ -68,9 +72,8 @@ export function localOps(ipcp: Ipcp): IpcpOps {
     },
 
     async flowAllocResp(resp: FlowAllocResp) {
-      const allocId = pending.get(resp.flowId);
+      const allocId = await pending.take(resp.flowId, PENDING_WAIT_MS, () => ipcp.awaitingFlowRequests);
       if (allocId === undefined) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
-      pending.delete(resp.flowId);
       if (resp.response < 0) {
         ipcp.plane.get(resp.flowId)?.close();
         ipcp.plane.get(allocId)?.close();
@@ -86,11 +89,8 @@ export function localOps(ipcp: Ipcp): IpcpOps {
       const other = peers.get(flowId);
       peers.delete(flowId);
       if (other !== undefined) peers.delete(other);
-      if (pending.has(flowId)) {
-        const allocId = pending.get(flowId)!;
-        pending.delete(flowId);
-        ipcp.flowAllocReply(allocId, LOCAL_MPL, -1).catch(() => {});
-      }
+      const allocId = pending.delete(flowId);
+      if (allocId !== undefined) ipcp.flowAllocReply(allocId, LOCAL_MPL, -1).catch(() => {});
       if (ep) {
         // The other side learns it through the forwarder once this side is drained.
         ep.markDown();

@@ -14,6 +14,10 @@ import { UDP_DEFAULT_PORT, type IpcpConfig, type LayerInfo } from '../../common/
 import { EID_LEN, MAX_SDU_V4, MAX_SDU_V6, MgmtCode, decodeMgmt, encodeFlowReply, encodeFlowReq, type FlowReply, type FlowReq } from './wire.js';
 import { UdpDirectory } from './directory.js';
 import { ddnsClient } from './ddns.js';
+import { PendingTable } from '../common/pending.js';
+
+/** How long an accepter's answer may wait for its request to be registered. */
+const PENDING_WAIT_MS = 5000;
 
 /** Maximum packet lifetime of a UDP layer (ms). */
 export const UDP_MPL = 5000;
@@ -45,6 +49,8 @@ export interface UdpCounters {
 export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
   const maxSdu = family === 4 ? MAX_SDU_V4 : MAX_SDU_V6;
   const flows = new Map<number, UdpFlow>();
+  /** Incoming allocations by our eid, until the accepter answers. */
+  const incoming = new PendingTable<UdpFlow>();
   const counters: UdpCounters = { rxDatagrams: 0, txDatagrams: 0, malformed: 0, unknownEid: 0, wrongSource: 0, oversize: 0, windowDrops: 0 };
   let sock: dgram.Socket | undefined;
   let port = UDP_DEFAULT_PORT;
@@ -95,6 +101,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     const f: UdpFlow = { eid: acc.flowId, remoteAddr: addr, remotePort: p, remoteEid: m.sEid, ep: undefined, pendingOut: false, pendingIn: true };
     flows.set(f.eid, f);
     attach(f, acc.pid);
+    incoming.set(f.eid, f);
   };
 
   const onFlowReply = (m: FlowReply, addr: string, p: number): void => {
@@ -204,7 +211,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     },
 
     async flowAllocResp(resp: FlowAllocResp) {
-      const f = flows.get(resp.flowId);
+      const f = await incoming.take(resp.flowId, PENDING_WAIT_MS, () => ipcp.awaitingFlowRequests);
       if (!f || !f.pendingIn) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
       f.pendingIn = false;
       sendTo(encodeFlowReply(f.remoteEid!, f.eid, resp.response, resp.response === 0 ? resp.pk : new Uint8Array(0)), f.remoteAddr, f.remotePort);
@@ -219,6 +226,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     async flowDealloc(flowId: number) {
       const f = flows.get(flowId);
       flows.delete(flowId);
+      incoming.delete(flowId);
       f?.ep?.close();
       try {
         await ipcp.flowDeallocDone(flowId);

@@ -11,6 +11,7 @@ import { IpcpType } from '../../common/ipcp-types.js';
 import { hashFmt32, hashName } from '../../common/hash.js';
 import { qosToMsg, type FlowInfo } from '../../common/convert.js';
 import { ipcp_msg_code } from '../../proto/gen/ipcp_pb.js';
+import { timerDelay } from '../../common/time.js';
 import { qos as QOS, type QosSpec } from '../../lib/qos.js';
 
 /** Default wait for an allocation when the program gave no timeout (FLOW_ALLOC_TIMEOUT). */
@@ -62,7 +63,7 @@ function waitAccepting(n: NameEntry, until: number): Promise<void> {
       const i = n.acceptWaiters.indexOf(done);
       if (i >= 0) n.acceptWaiters.splice(i, 1);
       resolve();
-    }, Math.max(0, until - Date.now()));
+    }, timerDelay(until - Date.now()));
     const done = (): void => {
       clearTimeout(timer);
       resolve();
@@ -158,10 +159,16 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   const now = n && takeAccepter(ctx, n, proc.uid);
   if (n && now) return completeDirect(ctx, proc.pid, now, qos, dst);
 
+  // The program may leave while we wait: never hand an accepter a flow to a dead process.
+  const stillThere = (): void => {
+    if (ctx.reg.procs.get(proc.pid) !== proc) fail('EPIPE', `process ${proc.pid} left during its flow allocation`);
+  };
   const found = await findIpcp(ctx, dst);
+  stillThere();
   if (!found) {
     if (n && (n.pids.size > 0 || n.autoExec.length > 0)) {
       const t = await findAccepter(ctx, n, deadline, proc.uid);
+      stillThere();
       if (t) return completeDirect(ctx, proc.pid, t, qos, dst);
     }
     if (!n) {
@@ -177,7 +184,7 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   try {
     const r = await ipcp.ctrl!.call(
       { code: ipcp_msg_code.IPCP_FLOW_ALLOC, flowId: f.id, pid: proc.pid, uid: proc.uid, qosspec: qosToMsg(qos), hash, pk: new Uint8Array(0) },
-      Math.max(IPCP_TIMEOUT.FLOW_ALLOC, deadline - Date.now()),
+      timerDelay(Math.max(IPCP_TIMEOUT.FLOW_ALLOC, deadline - Date.now())),
     );
     if (r.result < 0) throw errorFromResult(r.result, 'IPCP');
   } catch (e) {
@@ -195,7 +202,8 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   }
   if (f.state !== FlowState.ALLOCATED) {
     const resp = f.response;
-    ctx.reg.flows.destroy(f);
+    // A flow being deallocated (its process left) is freed when the IPCP confirms.
+    if (f.state !== FlowState.DEALLOC_PENDING) ctx.reg.flows.destroy(f);
     if (resp < 0) {
       ctx.log.warn(`Allocation rejected: ${dst} (${resp}).`);
       throw errorFromResult(resp, `${dst} refused the flow`);
@@ -246,9 +254,13 @@ export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number,
 /** IPCP_FLOW_REQ_ARR: a flow request for `hash` reached one of our IPCPs. */
 export async function flowReqArr(ctx: IrmdContext, caller: Caller, ipcpPid: number, qos: QosSpec, mpl: number, hash: Uint8Array): Promise<FlowInfo> {
   const ipcp = ctx.reg.ipcps.get(ipcpPid);
-  if (!ipcp || (caller.pid !== undefined && caller.pid !== ipcpPid)) {
+  if (!ipcp) {
     ctx.log.err(`No IPCP with pid ${ipcpPid}.`);
-    fail('EIPCP', `process ${caller.pid ?? ipcpPid} is not an IPCP of this system`);
+    fail('EIPCP', `there is no IPCP with pid ${ipcpPid}`);
+  }
+  if (caller.pid !== undefined && caller.pid !== ipcpPid) {
+    ctx.log.err(`Process ${caller.pid} sent a flow request for IPCP ${ipcpPid}.`);
+    fail('EIPCP', `process ${caller.pid} is not IPCP ${ipcpPid}`);
   }
   if (!ipcp.layer) fail('EIPCPSTATE', `IPCP ${ipcpPid} is in no layer`);
   ctx.log.dbg(`Flow req arrived from IPCP ${ipcpPid} for ${hashFmt32(hash)}.`);
@@ -331,7 +343,7 @@ export function flowsOfGoneProcess(ctx: IrmdContext, pid: number): void {
     if (f.direct && (f.nPid === pid || f.n1Pid === pid)) {
       directGone(ctx, f, pid);
     } else if (f.nPid === pid) {
-      if (f.state === FlowState.ACCEPT_PENDING || f.state === FlowState.ALLOC_PENDING) ctx.reg.flows.destroy(f);
+      if (f.state === FlowState.ACCEPT_PENDING) ctx.reg.flows.destroy(f);
       else if (f.state !== FlowState.DEALLOC_PENDING) ipcpDeallocate(ctx, f, 0);
     } else if (!f.direct && f.n1Pid === pid) {
       ctx.reg.flows.destroy(f);

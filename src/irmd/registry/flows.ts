@@ -1,5 +1,6 @@
 /** Flows and their ids (lowest free id in 1..10239), with the reference's flow states. */
 import type { QosSpec } from '../../lib/qos.js';
+import { timerDelay } from '../../common/time.js';
 
 export const FlowState = {
   INIT: 0,
@@ -91,7 +92,7 @@ export class Flows {
           const i = f.waiters.indexOf(w);
           if (i >= 0) f.waiters.splice(i, 1);
           resolve(f.state !== from);
-        }, Math.max(0, deadline - Date.now()));
+        }, timerDelay(deadline - Date.now()));
       }
     });
   }

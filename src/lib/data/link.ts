@@ -98,4 +98,21 @@ export class Link {
   destroy(): void {
     this.sock.destroy();
   }
+
+  /** Sends what is queued, then closes; resolves once closed (at most `ms` later). */
+  end(ms = 2000): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    this.flush();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.sock.destroy();
+        resolve();
+      }, ms);
+      this.sock.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.sock.end();
+    });
+  }
 }

@@ -14,10 +14,12 @@ import { Endpoint, RX_WINDOW, type EndpointOwner } from './endpoint.js';
 
 /** Packets for a flow id this process does not know yet (its allocation reply is still on the way). */
 interface Early {
-  pid: number;
   frames: { type: number; payload: Buffer }[];
   since: number;
 }
+
+/** Early frames are kept per (sending process, flow id), so nobody can spoil another's. */
+const earlyKey = (pid: number, flowId: number): string => `${pid}:${flowId}`;
 
 const EARLY_MAX_FLOWS = 256;
 const EARLY_TTL_MS = 10000;
@@ -32,7 +34,7 @@ export class DataPlane implements EndpointOwner {
   private server: net.Server | undefined;
   private readonly links = new Map<number, Link>();
   private readonly endpoints = new Map<number, Endpoint>();
-  private readonly early = new Map<number, Early>();
+  private readonly early = new Map<string, Early>();
   private readonly path: string;
   readonly counters: DataPlaneCounters = { badFrames: 0, strayFrames: 0, earlyDropped: 0 };
   private keepAlive = 0;
@@ -107,11 +109,11 @@ export class DataPlane implements EndpointOwner {
     const ep = new Endpoint(id, peerPid, this);
     this.endpoints.set(id, ep);
     this.refresh();
-    const e = this.early.get(id);
+    const key = earlyKey(peerPid, id);
+    const e = this.early.get(key);
     if (e) {
-      this.early.delete(id);
-      if (e.pid === peerPid) for (const f of e.frames) this.dispatch(ep, f.type, f.payload);
-      else this.counters.strayFrames += e.frames.length;
+      this.early.delete(key);
+      for (const f of e.frames) this.dispatch(ep, f.type, f.payload);
     }
     return ep;
   }
@@ -178,29 +180,30 @@ export class DataPlane implements EndpointOwner {
 
   private holdEarly(pid: number, type: number, flowId: number, payload: Buffer): void {
     const now = Date.now();
-    let e = this.early.get(flowId);
+    this.expireEarly(now);
+    const key = earlyKey(pid, flowId);
+    let e = this.early.get(key);
     if (!e) {
-      if (this.early.size >= EARLY_MAX_FLOWS) this.expireEarly(now);
       if (this.early.size >= EARLY_MAX_FLOWS) {
         this.counters.earlyDropped++;
         return;
       }
-      e = { pid, frames: [], since: now };
-      this.early.set(flowId, e);
+      e = { frames: [], since: now };
+      this.early.set(key, e);
     }
-    if (e.pid !== pid || e.frames.length >= RX_WINDOW) {
+    if (e.frames.length >= RX_WINDOW) {
       this.counters.earlyDropped++;
       return;
     }
     e.frames.push({ type, payload });
   }
 
+  /** Drops held frames older than EARLY_TTL_MS (the map is in insertion order, oldest first). */
   private expireEarly(now: number): void {
-    for (const [id, e] of this.early) {
-      if (now - e.since > EARLY_TTL_MS) {
-        this.counters.earlyDropped += e.frames.length;
-        this.early.delete(id);
-      }
+    for (const [key, e] of this.early) {
+      if (now - e.since <= EARLY_TTL_MS) return;
+      this.counters.earlyDropped += e.frames.length;
+      this.early.delete(key);
     }
   }
 
@@ -211,7 +214,7 @@ export class DataPlane implements EndpointOwner {
     const other = this.links.get(pid);
     if (other && !other.closed) return;
     for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown(true);
-    for (const [id, e] of this.early) if (e.pid === pid) this.early.delete(id);
+    for (const key of this.early.keys()) if (key.startsWith(`${pid}:`)) this.early.delete(key);
   }
 
   /** Forgets the peer: its endpoints go down (used when irmd reports the process gone). */
@@ -220,9 +223,10 @@ export class DataPlane implements EndpointOwner {
     for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown(true);
   }
 
-  close(): void {
+  /** Closes every endpoint and link; data already written is still delivered (links end gracefully). */
+  async close(): Promise<void> {
     for (const ep of [...this.endpoints.values()]) ep.close();
-    for (const l of this.links.values()) l.destroy();
+    const links = [...this.links.values()];
     this.links.clear();
     this.server?.close();
     this.server = undefined;
@@ -231,5 +235,6 @@ export class DataPlane implements EndpointOwner {
     } catch {
       /* gone */
     }
+    await Promise.all(links.map((l) => l.end()));
   }
 }
