@@ -33,7 +33,7 @@ export function ipcpTypeByName(name: string): IpcpType | undefined {
 }
 
 /** The IPCP types this build of o7s ships a daemon for. */
-export const BUILT_IPCP_TYPES: readonly IpcpType[] = [IpcpType.LOCAL];
+export const BUILT_IPCP_TYPES: readonly IpcpType[] = [IpcpType.LOCAL, IpcpType.UDP4, IpcpType.UDP6];
 
 export function isBuilt(type: IpcpType): boolean {
   return BUILT_IPCP_TYPES.includes(type);
