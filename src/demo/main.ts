@@ -156,9 +156,16 @@ async function main(): Promise<number> {
     show('operf -n perf.beta -d 2s -r 10M   (on gamma)', perf.out);
     if (perf.code !== 0) throw new Error('the transfer failed');
 
-    step('6. What beta\'s irmd saw', 'The flow requests arriving over the layer, and the servers it started:');
+    step(
+      "6. What beta saw",
+      "beta's irmd log: the flow requests arriving over the layer and the servers it\nstarted; then what the operf server received (it reports once the flow goes quiet).",
+    );
     const seen = beta.log.split('\n').filter((l) => /Flow request arrived|Starting|accepted by/.test(l));
     for (const l of seen) process.stdout.write(`  ${l}\n`);
+    const deadline = Date.now() + 8000;
+    while (!/perf statistics ---[\s\S]*?\n.*\n/.test(beta.log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const stats = beta.log.match(/--- flow \d+ perf statistics ---\n(?:.*\n){1,3}/);
+    if (stats) for (const l of stats[0].trimEnd().split('\n')) process.stdout.write(`  ${l}\n`);
 
     step('7. Done', 'Stopping the three systems: irmd stops its IPCPs and servers and removes its sockets.');
     await stopAll(systems);

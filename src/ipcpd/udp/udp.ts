@@ -16,6 +16,9 @@ import { UdpDirectory } from './directory.js';
 import { ddnsClient } from './ddns.js';
 import { PendingTable } from '../common/pending.js';
 
+/** Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max): room for bursts. */
+const SOCK_BUF = 4 << 20;
+
 /** How long an accepter's answer may wait for its request to be registered. */
 const PENDING_WAIT_MS = 5000;
 
@@ -145,7 +148,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     }
     const f = flows.get(eid);
     if (!f || !f.ep) {
-      counters.unknownEid++;
+      if (counters.unknownEid++ % 1000 === 0) ipcp.log.dbg(`Datagram for unknown eid ${eid} (${counters.unknownEid} so far).`);
       return;
     }
     if (f.remoteAddr !== rinfo.address || f.remotePort !== rinfo.port) {
@@ -157,7 +160,9 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       f.ep.sendKeepalive();
       return;
     }
-    if (!f.ep.send(sdu)) counters.windowDrops++;
+    if (!f.ep.send(sdu)) {
+      if (counters.windowDrops++ % 1000 === 0) ipcp.log.warn(`Flow ${eid}: the receiver's window is full, dropping (${counters.windowDrops} so far).`);
+    }
   };
 
   return {
@@ -169,7 +174,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       port = c.port || UDP_DEFAULT_PORT;
       const dns = c.dns && c.dns !== '0.0.0.0' && c.dns !== '::' ? c.dns : undefined;
       dir = new UdpDirectory({ family, ownIp: c.ip, hostsFile: conf.extra?.hosts, ddns: dns ? ddnsClient(dns, ipcp.log) : undefined, log: ipcp.log });
-      const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: false });
+      const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: false, recvBufferSize: SOCK_BUF, sendBufferSize: SOCK_BUF });
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.bind(port, c.ip, () => {
