@@ -15,6 +15,7 @@ import { EID_LEN, MAX_SDU_V4, MAX_SDU_V6, MgmtCode, decodeMgmt, encodeFlowReply,
 import { UdpDirectory } from './directory.js';
 import { ddnsClient } from './ddns.js';
 import { PendingTable } from '../common/pending.js';
+import { IMPAIR_KEYS, Impairment, parseImpair } from './impair.js';
 
 /** Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max): room for bursts. */
 const SOCK_BUF = 4 << 20;
@@ -58,6 +59,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
   let sock: dgram.Socket | undefined;
   let port = UDP_DEFAULT_PORT;
   let dir: UdpDirectory | undefined;
+  let impair: Impairment | undefined;
   const eidBuf = (eid: number): Buffer => {
     const b = Buffer.allocUnsafe(EID_LEN);
     b.writeUInt32BE(eid >>> 0);
@@ -79,7 +81,8 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
         counters.oversize++;
         continue;
       }
-      sendTo([head, pkt], f.remoteAddr, f.remotePort);
+      if (impair) impair.submit([head, pkt], f.remoteAddr, f.remotePort);
+      else sendTo([head, pkt], f.remoteAddr, f.remotePort);
     }
   };
 
@@ -172,6 +175,18 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       if (isIP(c.ip) !== family) fail('EINVAL', `${c.ip} is not an IPv${family} address`);
       if (c.ip === '0.0.0.0' || c.ip === '::') fail('EINVAL', `bind to a specific address, not ${c.ip}`);
       port = c.port || UDP_DEFAULT_PORT;
+      let impairCfg;
+      try {
+        impairCfg = parseImpair(conf.extra);
+      } catch (e) {
+        fail('EINVAL', (e as Error).message);
+      }
+      const unknown = Object.keys(conf.extra ?? {}).filter((k) => k !== 'hosts' && !(IMPAIR_KEYS as readonly string[]).includes(k));
+      if (unknown.length) fail('EINVAL', `unknown udp option ${unknown.join(', ')} (known: hosts, ${IMPAIR_KEYS.join(', ')})`);
+      if (impairCfg) {
+        impair = new Impairment(impairCfg, (d, a, p) => sendTo(d, a, p));
+        ipcp.log.info(`Impairing data sent: ${IMPAIR_KEYS.map((k) => `${k} ${impairCfg[k]}`).join(', ')}.`);
+      }
       const dns = c.dns && c.dns !== '0.0.0.0' && c.dns !== '::' ? c.dns : undefined;
       dir = new UdpDirectory({ family, ownIp: c.ip, hostsFile: conf.extra?.hosts, ddns: dns ? ddnsClient(dns, ipcp.log) : undefined, log: ipcp.log });
       const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: false, recvBufferSize: SOCK_BUF, sendBufferSize: SOCK_BUF });
@@ -241,6 +256,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     },
 
     async stop() {
+      impair?.stop();
       sock?.close();
       for (const f of flows.values()) f.ep?.close();
     },
