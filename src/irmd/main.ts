@@ -67,6 +67,16 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const irmd = new Irmd({ rundir, log, inherit: stdout });
+  // Signals are caught before anything starts: one arriving early stops irmd once it is up.
+  let signalled: string | undefined;
+  let onSignal: ((sig: string) => void) | undefined;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+    process.on(sig, () => {
+      if (onSignal) onSignal(sig);
+      else signalled ??= sig;
+    });
+  }
+  process.on('SIGPIPE', () => {});
   try {
     await irmd.start();
   } catch (e) {
@@ -82,8 +92,11 @@ async function main(argv: string[]): Promise<number> {
       log.info(`Received ${sig}, shutting down.`);
       irmd.stop().then(resolve, resolve);
     };
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => stop(sig));
-    process.on('SIGPIPE', () => {});
+    onSignal = stop;
+    if (signalled) {
+      stop(signalled);
+      return;
+    }
     if (stanzas) {
       applyConfig(irmd, stanzas).catch((e: unknown) => {
         errLog.err(`Failed to apply ${config}: ${e instanceof OuroborosError ? e.message : (e as Error).message}`);
@@ -97,8 +110,16 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+// A reader of our output that goes away must not take irmd down (or make it spin).
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 process.on('uncaughtException', (e) => {
-  process.stderr.write(`irmd: internal error: ${e.stack ?? e}\n`);
+  if (!process.stderr.writable) return;
+  try {
+    process.stderr.write(`irmd: internal error: ${e.stack ?? e}\n`);
+  } catch {
+    /* nowhere to report it */
+  }
 });
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

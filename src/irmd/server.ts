@@ -145,6 +145,14 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
       flows.flowAllocReply(ctx, caller, fi.id, fi.mpl, m.response);
       return {};
     }
+    case C.O7S_LIST_FLOWS:
+      return {
+        o7sFlows: ctx.reg.flows.list().map((f) => ({
+          info: flowInfoMsg({ id: f.id, nPid: f.nPid, n1Pid: f.n1Pid, mpl: f.mpl, state: f.state, qos: f.qos, uid: f.uid }),
+          name: f.name ?? '',
+          direct: f.direct,
+        })),
+      };
     default:
       ctx.log.err("Don't know that message code.");
       fail('EINVAL', `unknown message code ${m.code}`);

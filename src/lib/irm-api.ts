@@ -20,6 +20,20 @@ export interface NameInfo {
   ccrt?: string;
 }
 
+/** A row of the flow table (o7s extension). */
+export interface FlowListEntry {
+  id: number;
+  /** The program's process. */
+  nPid: number;
+  /** The IPCP carrying the flow, or the peer process of a direct flow. */
+  n1Pid: number;
+  /** Reference flow state (3 = allocated). */
+  state: number;
+  name: string;
+  direct: boolean;
+  mpl: number;
+}
+
 /** Components for connect/disconnect, as the reference names them. */
 export const MGMT_COMP = 'Management';
 export const DT_COMP = 'Data Transfer';
@@ -43,5 +57,7 @@ export interface IrmApi {
   listNames(): Promise<NameInfo[]>;
   regName(name: string, ipcpPid: number): Promise<void>;
   unregName(name: string, ipcpPid: number): Promise<void>;
+  /** o7s extension: the flows of the system. */
+  listFlows?(): Promise<FlowListEntry[]>;
   close(): void;
 }

@@ -8,7 +8,7 @@ import { fail } from '../common/errors.js';
 import { defaultRundir } from '../common/rundir.js';
 import { ipcpConfigToMsg, qosToMsg } from '../common/convert.js';
 import type { IpcpConfig, IpcpType, LoadBalance } from '../common/ipcp-types.js';
-import type { IpcpListEntry, IrmApi, NameInfo } from './irm-api.js';
+import type { FlowListEntry, IpcpListEntry, IrmApi, NameInfo } from './irm-api.js';
 import { IrmConnection } from './irm-conn.js';
 import type { QosSpec } from './qos.js';
 
@@ -112,6 +112,19 @@ export class IrmClient implements IrmApi {
 
   async unregName(name: string, ipcpPid: number): Promise<void> {
     await this.conn.call({ code: irm_msg_code.IRM_UNREG_NAME, name, pid: ipcpPid }, `unregistering ${name} from IPCP ${ipcpPid}`, LONG_TIMEOUT);
+  }
+
+  async listFlows(): Promise<FlowListEntry[]> {
+    const r = await this.conn.call({ code: irm_msg_code.O7S_LIST_FLOWS }, 'listing flows');
+    return r.o7sFlows.map((f) => ({
+      id: f.info!.id,
+      nPid: f.info!.nPid,
+      n1Pid: f.info!.n1Pid,
+      state: f.info!.state,
+      mpl: f.info!.mpl,
+      name: f.name,
+      direct: f.direct,
+    }));
   }
 
   close(): void {

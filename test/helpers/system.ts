@@ -3,7 +3,7 @@
  * temporary runtime directory, plus ways to run the real binaries against it.
  * Everything started here is stopped by `stop()`, and killed at process exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -104,17 +104,35 @@ export interface SystemOptions {
   config?: string;
   /** Extra irmd arguments. */
   args?: string[];
+  /**
+   * Command prefix for irmd and every program started with `spawn`/`run`,
+   * e.g. `['ip', 'netns', 'exec', NS]` to run the system inside a network
+   * namespace. The prefix must exec the program (keep its pid). Default: none.
+   */
+  prefix?: string[];
+}
+
+/** Spawns `node ARGS...`, behind `prefix` if one is given. */
+function spawnNode(prefix: readonly string[], args: string[], options: SpawnOptions): ChildProcess {
+  if (prefix.length === 0) return spawn(process.execPath, args, options);
+  return spawn(prefix[0]!, [...prefix.slice(1), process.execPath, ...args], options);
 }
 
 export class TestSystem {
   readonly children: Child[] = [];
-  private constructor(readonly rundir: string, readonly irmd: Child) {}
+  private constructor(
+    readonly rundir: string,
+    readonly irmd: Child,
+    /** Command prefix of every process of this system (SystemOptions.prefix). */
+    readonly prefix: readonly string[] = [],
+  ) {}
 
   static async start(opts: SystemOptions = {}): Promise<TestSystem> {
     const rundir = mkdtempSync(join(tmpdir(), 'o7s-test-'));
     const args = [BIN.irmd, '--stdout', '--rundir', rundir, ...(opts.config ? ['--config', opts.config] : []), ...(opts.args ?? [])];
-    const irmd = new Child(spawn(process.execPath, args, { env: { ...process.env, OUROBOROS_RUNDIR: rundir }, stdio: ['ignore', 'pipe', 'pipe'] }));
-    const sys = new TestSystem(rundir, irmd);
+    const prefix = opts.prefix ?? [];
+    const irmd = new Child(spawnNode(prefix, args, { env: { ...process.env, OUROBOROS_RUNDIR: rundir }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const sys = new TestSystem(rundir, irmd, prefix);
     await irmd.waitFor(/daemon started/);
     return sys;
   }
@@ -131,7 +149,7 @@ export class TestSystem {
   /** Starts one of the o7s binaries (or any node script) against this system. */
   spawn(bin: keyof typeof BIN | string, args: string[] = []): Child {
     const script = bin in BIN ? BIN[bin as keyof typeof BIN] : bin;
-    const c = new Child(spawn(process.execPath, [script, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const c = new Child(spawnNode(this.prefix, [script, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] }));
     this.children.push(c);
     return c;
   }

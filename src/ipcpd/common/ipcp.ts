@@ -340,6 +340,8 @@ export async function runIpcp(ipcp: Ipcp, ops: IpcpOps): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGHUP', shutdown);
   process.on('SIGQUIT', shutdown);
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   process.on('uncaughtException', (e) => ipcp.log.err(`internal error: ${e.stack ?? e}`));
   try {
     await ipcp.start(ops);

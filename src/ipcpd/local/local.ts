@@ -15,6 +15,9 @@ import type { IpcpConfig, LayerInfo } from '../../common/ipcp-types.js';
 /** How long an accepter's answer may wait for its request to be registered. */
 const PENDING_WAIT_MS = 5000;
 
+/** How long deallocation waits for a program's last packets. */
+const DEALLOC_DRAIN_MS = 2000;
+
 /** Maximum packet lifetime of a local layer (ms). */
 export const LOCAL_MPL = 100;
 
@@ -75,8 +78,9 @@ export function localOps(ipcp: Ipcp): IpcpOps {
       const allocId = await pending.take(resp.flowId, PENDING_WAIT_MS, () => ipcp.awaitingFlowRequests);
       if (allocId === undefined) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
       if (resp.response < 0) {
-        ipcp.plane.get(resp.flowId)?.close();
-        ipcp.plane.get(allocId)?.close();
+        // Neither program ever had these flows: nothing to tell them.
+        ipcp.plane.get(resp.flowId)?.discard();
+        ipcp.plane.get(allocId)?.discard();
         peers.delete(resp.flowId);
         peers.delete(allocId);
       }
@@ -86,15 +90,18 @@ export function localOps(ipcp: Ipcp): IpcpOps {
 
     async flowDealloc(flowId: number) {
       const ep = ipcp.plane.get(flowId);
+      // The program's last packets and its DOWN may still be on their way.
+      await ep?.whenDown(DEALLOC_DRAIN_MS);
       const other = peers.get(flowId);
       peers.delete(flowId);
       if (other !== undefined) peers.delete(other);
       const allocId = pending.delete(flowId);
       if (allocId !== undefined) ipcp.flowAllocReply(allocId, LOCAL_MPL, -1).catch(() => {});
       if (ep) {
-        // The other side learns it through the forwarder once this side is drained.
+        // The other side learns it through the forwarder once this side is drained;
+        // this side's program has closed its end already.
         ep.markDown();
-        ep.close();
+        ep.discard();
       }
       try {
         await ipcp.flowDeallocDone(flowId);

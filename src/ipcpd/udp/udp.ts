@@ -20,6 +20,9 @@ import { IMPAIR_KEYS, Impairment, parseImpair } from './impair.js';
 /** Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max): room for bursts. */
 const SOCK_BUF = 4 << 20;
 
+/** How long deallocation waits for a program's last packets. */
+const DEALLOC_DRAIN_MS = 2000;
+
 /** How long an accepter's answer may wait for its request to be registered. */
 const PENDING_WAIT_MS = 5000;
 
@@ -124,7 +127,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     f.pendingOut = false;
     if (m.response !== 0) {
       flows.delete(f.eid);
-      f.ep?.close();
+      f.ep?.discard(); // the program never had this flow
     } else {
       f.remoteEid = m.dEid;
       drain(f);
@@ -237,17 +240,19 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       sendTo(encodeFlowReply(f.remoteEid!, f.eid, resp.response, resp.response === 0 ? resp.pk : new Uint8Array(0)), f.remoteAddr, f.remotePort);
       if (resp.response !== 0) {
         flows.delete(f.eid);
-        f.ep?.close();
+        f.ep?.discard(); // the accepter refused: it never had this flow
       } else {
         drain(f);
       }
     },
 
     async flowDealloc(flowId: number) {
+      // The program's last packets and its DOWN may still be on their way.
+      await flows.get(flowId)?.ep?.whenDown(DEALLOC_DRAIN_MS);
       const f = flows.get(flowId);
       flows.delete(flowId);
       incoming.delete(flowId);
-      f?.ep?.close();
+      f?.ep?.discard(); // its program has closed its end already
       try {
         await ipcp.flowDeallocDone(flowId);
       } catch {

@@ -42,19 +42,27 @@ interface Accepter {
   flow: FlowEntry;
 }
 
-/** The process first in line to accept on `n`, with its oldest pending accept. */
+/**
+ * The process first in line to accept on `n`, with its oldest pending accept,
+ * claimed at once: concurrent allocations woken together never get the same
+ * accepting flow.
+ */
 function takeAccepter(ctx: IrmdContext, n: NameEntry, uid?: number): Accepter | undefined {
-  for (let i = 0; i < n.active.length; i++) {
-    const pid = n.active[i]!;
-    const flow = ctx.reg.flows.list().find((f) => f.state === FlowState.ACCEPT_PENDING && f.nPid === pid);
-    if (!flow) {
-      n.active.splice(i--, 1);
-      continue;
-    }
+  for (const pid of new Set(n.active)) {
+    const flow = ctx.reg.flows.list().find((f) => f.state === FlowState.ACCEPT_PENDING && f.nPid === pid && !f.claimed);
+    if (!flow) continue;
     if (uid !== undefined && !sameClass(uid, ctx.reg.procs.get(pid)?.uid ?? -1)) continue;
+    flow.claimed = true;
     return { pid, flow };
   }
   return undefined;
+}
+
+/** Gives a claimed accepting flow back (its allocation failed before completing). */
+function unclaim(ctx: IrmdContext, t: Accepter, n: NameEntry): void {
+  t.flow.claimed = false;
+  if (t.flow.state === FlowState.ACCEPT_PENDING) for (const w of n.acceptWaiters.splice(0)) w();
+  void ctx;
 }
 
 function waitAccepting(n: NameEntry, until: number): Promise<void> {
@@ -168,6 +176,7 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   if (!found) {
     if (n && (n.pids.size > 0 || n.autoExec.length > 0)) {
       const t = await findAccepter(ctx, n, deadline, proc.uid);
+      if (t && ctx.reg.procs.get(proc.pid) !== proc) unclaim(ctx, t, n);
       stillThere();
       if (t) return completeDirect(ctx, proc.pid, t, qos, dst);
     }
@@ -181,15 +190,22 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   const { ipcp, hash } = found;
   const f = ctx.reg.flows.create({ nPid: proc.pid, n1Pid: ipcp.pid, qos, state: FlowState.ALLOC_PENDING, name: dst, uid: proc.uid });
   if (!f) fail('ENOMEM', 'no flow ids left on this system');
+  // The program's timeout bounds the whole allocation, the IPCP's part included.
+  const ipcpWait = timeout !== undefined ? Math.max(1, deadline - Date.now()) : IPCP_TIMEOUT.FLOW_ALLOC;
   try {
     const r = await ipcp.ctrl!.call(
       { code: ipcp_msg_code.IPCP_FLOW_ALLOC, flowId: f.id, pid: proc.pid, uid: proc.uid, qosspec: qosToMsg(qos), hash, pk: new Uint8Array(0) },
-      timerDelay(Math.max(IPCP_TIMEOUT.FLOW_ALLOC, deadline - Date.now())),
+      timerDelay(ipcpWait),
     );
-    if (r.result < 0) throw errorFromResult(r.result, 'IPCP');
+    if (r.result < 0) throw errorFromResult(r.result, 'IPCP', r.o7sError);
   } catch (e) {
-    ctx.log.err(`Flow allocation ${f.id} failed.`);
     ctx.reg.flows.destroy(f);
+    if (e instanceof OuroborosError && e.code === 'ETIMEDOUT' && timeout !== undefined) {
+      ctx.log.err('Flow allocation timed out.');
+      ipcp.ctrl?.post({ code: ipcp_msg_code.IPCP_FLOW_DEALLOC, flowId: f.id, timeoSec: 0 });
+      fail('ETIMEDOUT', `no answer from ${dst} within ${timeout} ms`);
+    }
+    ctx.log.err(`Flow allocation ${f.id} failed.`);
     const why = e instanceof OuroborosError ? e.message : String(e);
     fail('EIPCP', `the IPCP could not allocate a flow to ${dst} (${why})`);
   }

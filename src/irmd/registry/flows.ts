@@ -1,4 +1,4 @@
-/** Flows and their ids (lowest free id in 1..10239), with the reference's flow states. */
+/** Flows and their ids (1..10239, handed out cyclically), with the reference's flow states. */
 import type { QosSpec } from '../../lib/qos.js';
 import { timerDelay } from '../../common/time.js';
 
@@ -30,6 +30,8 @@ export interface FlowEntry {
   response: number;
   name: string | undefined;
   direct: boolean;
+  /** An accepting flow promised to an allocation that is being completed. */
+  claimed: boolean;
   /** Direct flows: which ends have deallocated. */
   gone: Set<number>;
   /** Called on every state change. */
@@ -39,14 +41,20 @@ export interface FlowEntry {
 export class Flows {
   private readonly map = new Map<number, FlowEntry>();
   private readonly used = new Uint8Array(SYS_MAX_FLOWS);
+  /** The id given last: ids are handed out round the table, not lowest first. */
+  private last = 0;
 
   get(id: number): FlowEntry | undefined {
     return this.map.get(id);
   }
 
   create(init: Pick<FlowEntry, 'nPid' | 'n1Pid' | 'qos' | 'state'> & Partial<FlowEntry>): FlowEntry | undefined {
+    // Unlike the reference (lowest free id), take the next free id after the
+    // last one: a packet or DOWN still travelling for a flow that just ended
+    // then never lands on a new flow that got its id.
     let id = 0;
-    for (let i = 1; i < SYS_MAX_FLOWS; i++) {
+    for (let n = 1; n < SYS_MAX_FLOWS; n++) {
+      const i = ((this.last + n - 1) % (SYS_MAX_FLOWS - 1)) + 1;
       if (!this.used[i]) {
         id = i;
         break;
@@ -54,7 +62,8 @@ export class Flows {
     }
     if (id === 0) return undefined;
     this.used[id] = 1;
-    const f: FlowEntry = { id, uid: 0, mpl: 0, response: 0, name: undefined, direct: false, gone: new Set(), waiters: [], ...init };
+    this.last = id;
+    const f: FlowEntry = { id, uid: 0, mpl: 0, response: 0, name: undefined, direct: false, claimed: false, gone: new Set(), waiters: [], ...init };
     this.map.set(id, f);
     return f;
   }

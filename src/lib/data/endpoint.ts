@@ -44,6 +44,7 @@ export class Endpoint {
   private consumed = 0;
   private peerGone = false;
   private released = false;
+  private readonly downWaiters: (() => void)[] = [];
   /** Statistics. */
   readonly stats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, dropped: 0 };
   /** Set when a packet (or keepalive) arrived / was sent; the keepalive timer clears them. */
@@ -156,6 +157,24 @@ export class Endpoint {
     if (this.peerGone) return;
     this.peerGone = true;
     this.onEvent?.(lost ? EndpointEvent.LOST : EndpointEvent.DOWN);
+    for (const w of this.downWaiters.splice(0)) w();
+  }
+
+  /**
+   * Resolves once the peer's end is gone (its DOWN arrives after all its data)
+   * or after `ms`: an IPCP told to deallocate waits for this, so that the last
+   * packets a program wrote before deallocating are still passed on.
+   */
+  whenDown(ms: number): Promise<void> {
+    if (this.down) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.downWaiters.push(done);
+    });
   }
 
   /** Sends a keepalive (a zero-length SDU); it takes no window. */
@@ -178,8 +197,23 @@ export class Endpoint {
   /** Tells the peer that no more data will come, and stops using the endpoint. */
   close(): void {
     if (this.released) return;
-    if (!this.peerGone) this.owner.linkTo(this.peerPid)?.send(DataType.DOWN, this.id, new Uint8Array(0));
+    if (!this.peerGone) {
+      const link = this.owner.linkTo(this.peerPid);
+      link?.send(DataType.DOWN, this.id, EMPTY);
+      link?.flush(); // before the program tells irmd, so the data leads the deallocation
+    }
+    this.discard();
+  }
+
+  /**
+   * Stops using the endpoint without telling the peer: for ends the peer never
+   * had (a refused allocation) or has closed already (irmd deallocating it).
+   * A DOWN sent then could reach a later flow that reuses the id.
+   */
+  discard(): void {
+    if (this.released) return;
     this.released = true;
+    for (const w of this.downWaiters.splice(0)) w();
     this.rx.length = 0;
     this.head = 0;
     this.owner.release(this);

@@ -75,7 +75,8 @@ export class Link {
     process.nextTick(this.flush);
   }
 
-  private readonly flush = (): void => {
+  /** Writes whatever is queued now (also run once per tick on its own). */
+  readonly flush = (): void => {
     this.scheduled = false;
     if (this.dead) return;
     if (this.used > 0) {

@@ -23,6 +23,9 @@ const earlyKey = (pid: number, flowId: number): string => `${pid}:${flowId}`;
 
 const EARLY_MAX_FLOWS = 256;
 const EARLY_TTL_MS = 10000;
+/** Frames for a flow that ended here within this long are stale: dropped, never held as early. */
+const TOMBSTONE_TTL_MS = 30000;
+const TOMBSTONE_MAX = 4096;
 
 export interface DataPlaneCounters {
   badFrames: number;
@@ -35,6 +38,8 @@ export class DataPlane implements EndpointOwner {
   private readonly links = new Map<number, Link>();
   private readonly endpoints = new Map<number, Endpoint>();
   private readonly early = new Map<string, Early>();
+  /** (peer pid, flow id) of endpoints released recently, with when. */
+  private readonly tombstones = new Map<string, number>();
   private readonly path: string;
   readonly counters: DataPlaneCounters = { badFrames: 0, strayFrames: 0, earlyDropped: 0 };
   private keepAlive = 0;
@@ -110,6 +115,7 @@ export class DataPlane implements EndpointOwner {
     this.endpoints.set(id, ep);
     this.refresh();
     const key = earlyKey(peerPid, id);
+    this.tombstones.delete(key);
     const e = this.early.get(key);
     if (e) {
       this.early.delete(key);
@@ -124,6 +130,12 @@ export class DataPlane implements EndpointOwner {
 
   release(ep: Endpoint): void {
     if (this.endpoints.get(ep.id) === ep) this.endpoints.delete(ep.id);
+    const now = Date.now();
+    for (const [k, t] of this.tombstones) {
+      if (now - t <= TOMBSTONE_TTL_MS && this.tombstones.size < TOMBSTONE_MAX) break;
+      this.tombstones.delete(k);
+    }
+    this.tombstones.set(earlyKey(ep.peerPid, ep.id), now);
     this.refresh();
   }
 
@@ -152,6 +164,11 @@ export class DataPlane implements EndpointOwner {
         return;
       }
       this.dispatch(ep, type, payload);
+      return;
+    }
+    const t = this.tombstones.get(earlyKey(pid, flowId));
+    if (t !== undefined && Date.now() - t <= TOMBSTONE_TTL_MS) {
+      this.counters.strayFrames++; // for a flow that ended here: stale
       return;
     }
     this.holdEarly(pid, type, flowId, payload);

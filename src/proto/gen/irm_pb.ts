@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file irm.proto.
  */
 export const file_irm: GenFile = /*@__PURE__*/
-  fileDesc("Cglpcm0ucHJvdG8SB283cy5pcm0iLwoMdGltZXNwZWNfbXNnEg4KBnR2X3NlYxgBIAIoBBIPCgd0dl9uc2VjGAIgAigNIloKDWlwY3BfbGlzdF9tc2cSCwoDcGlkGAEgAigNEgwKBHR5cGUYAiACKA0SDAoEbmFtZRgDIAIoCRINCgVsYXllchgEIAIoCRIRCgloYXNoX2FsZ28YBSACKA0ipwUKB2lybV9tc2cSIwoEY29kZRgBIAIoDjIVLm83cy5pcm0uaXJtX21zZ19jb2RlEgwKBHByb2cYAiABKAkSCwoDcGlkGAMgASgREgwKBG5hbWUYBCABKAkSKwoJZmxvd19pbmZvGAUgASgLMhgubzdzLm1vZGVsLmZsb3dfaW5mb19tc2cSKwoJaXBjcF9pbmZvGAYgASgLMhgubzdzLm1vZGVsLmlwY3BfaW5mb19tc2cSKwoJbmFtZV9pbmZvGAcgASgLMhgubzdzLm1vZGVsLm5hbWVfaW5mb19tc2cSDQoFbGF5ZXIYCCABKAkSDAoEZXhlYxgJIAMoCRIQCghyZXNwb25zZRgKIAEoERILCgNkc3QYCyABKAkSDAoEaGFzaBgMIAEoDBIPCgdmbG93X2lkGA0gASgREicKB3Fvc3NwZWMYDiABKAsyFi5vN3MubW9kZWwucW9zc3BlY19tc2cSKQoEY29uZhgPIAEoCzIbLm83cy5jb25maWcuaXBjcF9jb25maWdfbXNnEgwKBG9wdHMYECABKA0SJQoFaXBjcHMYESADKAsyFi5vN3MuaXJtLmlwY3BfbGlzdF9tc2cSJwoFbmFtZXMYEiADKAsyGC5vN3MubW9kZWwubmFtZV9pbmZvX21zZxIkCgV0aW1lbxgTIAEoCzIVLm83cy5pcm0udGltZXNwZWNfbXNnEgsKA21wbBgUIAEoERIMCgRjb21wGBUgASgJEgoKAnBrGBYgASgMEhEKCXRpbWVvX3NlYxgXIAEoDRISCgp0aW1lb19uc2VjGBggASgNEg4KBnJlc3VsdBgZIAEoERIPCgdzeW1fa2V5GBogASgMEhIKCmNpcGhlcl9uaWQYGyABKBESEQoJbzdzX2Vycm9yGGQgASgJKtEECgxpcm1fbXNnX2NvZGUSEwoPSVJNX0NSRUFURV9JUENQEAESEQoNSVBDUF9DUkVBVEVfUhACEhQKEElSTV9ERVNUUk9ZX0lQQ1AQAxISCg5JUk1fTElTVF9JUENQUxAEEhYKEklSTV9CT09UU1RSQVBfSVBDUBAFEhMKD0lSTV9FTlJPTExfSVBDUBAGEhQKEElSTV9DT05ORUNUX0lQQ1AQBxIXChNJUk1fRElTQ09OTkVDVF9JUENQEAgSFAoQSVJNX0JJTkRfUFJPR1JBTRAJEhYKEklSTV9VTkJJTkRfUFJPR1JBTRAKEhUKEUlSTV9QUk9DX0FOTk9VTkNFEAsSEQoNSVJNX1BST0NfRVhJVBAMEhQKEElSTV9CSU5EX1BST0NFU1MQDRIWChJJUk1fVU5CSU5EX1BST0NFU1MQDhITCg9JUk1fQ1JFQVRFX05BTUUQDxIUChBJUk1fREVTVFJPWV9OQU1FEBASEgoOSVJNX0xJU1RfTkFNRVMQERIQCgxJUk1fUkVHX05BTUUQEhISCg5JUk1fVU5SRUdfTkFNRRATEhIKDklSTV9GTE9XX0FMTE9DEBQSEwoPSVJNX0ZMT1dfQUNDRVBUEBUSEQoNSVJNX0ZMT1dfSk9JThAWEhQKEElSTV9GTE9XX0RFQUxMT0MQFxIVChFJUENQX0ZMT1dfREVBTExPQxAYEhUKEUlQQ1BfRkxPV19SRVFfQVJSEBkSGQoVSVBDUF9GTE9XX0FMTE9DX1JFUExZEBoSDQoJSVJNX1JFUExZEBs", [file_model, file_ipcp_config]);
+  fileDesc("Cglpcm0ucHJvdG8SB283cy5pcm0iLwoMdGltZXNwZWNfbXNnEg4KBnR2X3NlYxgBIAIoBBIPCgd0dl9uc2VjGAIgAigNIloKDWlwY3BfbGlzdF9tc2cSCwoDcGlkGAEgAigNEgwKBHR5cGUYAiACKA0SDAoEbmFtZRgDIAIoCRINCgVsYXllchgEIAIoCRIRCgloYXNoX2FsZ28YBSACKA0iVAoMbzdzX2Zsb3dfbXNnEiYKBGluZm8YASACKAsyGC5vN3MubW9kZWwuZmxvd19pbmZvX21zZxIMCgRuYW1lGAIgASgJEg4KBmRpcmVjdBgDIAEoCCLRBQoHaXJtX21zZxIjCgRjb2RlGAEgAigOMhUubzdzLmlybS5pcm1fbXNnX2NvZGUSDAoEcHJvZxgCIAEoCRILCgNwaWQYAyABKBESDAoEbmFtZRgEIAEoCRIrCglmbG93X2luZm8YBSABKAsyGC5vN3MubW9kZWwuZmxvd19pbmZvX21zZxIrCglpcGNwX2luZm8YBiABKAsyGC5vN3MubW9kZWwuaXBjcF9pbmZvX21zZxIrCgluYW1lX2luZm8YByABKAsyGC5vN3MubW9kZWwubmFtZV9pbmZvX21zZxINCgVsYXllchgIIAEoCRIMCgRleGVjGAkgAygJEhAKCHJlc3BvbnNlGAogASgREgsKA2RzdBgLIAEoCRIMCgRoYXNoGAwgASgMEg8KB2Zsb3dfaWQYDSABKBESJwoHcW9zc3BlYxgOIAEoCzIWLm83cy5tb2RlbC5xb3NzcGVjX21zZxIpCgRjb25mGA8gASgLMhsubzdzLmNvbmZpZy5pcGNwX2NvbmZpZ19tc2cSDAoEb3B0cxgQIAEoDRIlCgVpcGNwcxgRIAMoCzIWLm83cy5pcm0uaXBjcF9saXN0X21zZxInCgVuYW1lcxgSIAMoCzIYLm83cy5tb2RlbC5uYW1lX2luZm9fbXNnEiQKBXRpbWVvGBMgASgLMhUubzdzLmlybS50aW1lc3BlY19tc2cSCwoDbXBsGBQgASgREgwKBGNvbXAYFSABKAkSCgoCcGsYFiABKAwSEQoJdGltZW9fc2VjGBcgASgNEhIKCnRpbWVvX25zZWMYGCABKA0SDgoGcmVzdWx0GBkgASgREg8KB3N5bV9rZXkYGiABKAwSEgoKY2lwaGVyX25pZBgbIAEoERIRCglvN3NfZXJyb3IYZCABKAkSKAoJbzdzX2Zsb3dzGGUgAygLMhUubzdzLmlybS5vN3NfZmxvd19tc2cq5QQKDGlybV9tc2dfY29kZRITCg9JUk1fQ1JFQVRFX0lQQ1AQARIRCg1JUENQX0NSRUFURV9SEAISFAoQSVJNX0RFU1RST1lfSVBDUBADEhIKDklSTV9MSVNUX0lQQ1BTEAQSFgoSSVJNX0JPT1RTVFJBUF9JUENQEAUSEwoPSVJNX0VOUk9MTF9JUENQEAYSFAoQSVJNX0NPTk5FQ1RfSVBDUBAHEhcKE0lSTV9ESVNDT05ORUNUX0lQQ1AQCBIUChBJUk1fQklORF9QUk9HUkFNEAkSFgoSSVJNX1VOQklORF9QUk9HUkFNEAoSFQoRSVJNX1BST0NfQU5OT1VOQ0UQCxIRCg1JUk1fUFJPQ19FWElUEAwSFAoQSVJNX0JJTkRfUFJPQ0VTUxANEhYKEklSTV9VTkJJTkRfUFJPQ0VTUxAOEhMKD0lSTV9DUkVBVEVfTkFNRRAPEhQKEElSTV9ERVNUUk9ZX05BTUUQEBISCg5JUk1fTElTVF9OQU1FUxAREhAKDElSTV9SRUdfTkFNRRASEhIKDklSTV9VTlJFR19OQU1FEBMSEgoOSVJNX0ZMT1dfQUxMT0MQFBITCg9JUk1fRkxPV19BQ0NFUFQQFRIRCg1JUk1fRkxPV19KT0lOEBYSFAoQSVJNX0ZMT1dfREVBTExPQxAXEhUKEUlQQ1BfRkxPV19ERUFMTE9DEBgSFQoRSVBDUF9GTE9XX1JFUV9BUlIQGRIZChVJUENQX0ZMT1dfQUxMT0NfUkVQTFkQGhINCglJUk1fUkVQTFkQGxISCg5PN1NfTElTVF9GTE9XUxBk", [file_model, file_ipcp_config]);
 
 /**
  * @generated from message o7s.irm.timespec_msg
@@ -76,6 +76,35 @@ export type ipcp_list_msg = Message<"o7s.irm.ipcp_list_msg"> & {
  */
 export const ipcp_list_msgSchema: GenMessage<ipcp_list_msg> = /*@__PURE__*/
   messageDesc(file_irm, 1);
+
+/**
+ * o7s extension: one row of O7S_LIST_FLOWS.
+ *
+ * @generated from message o7s.irm.o7s_flow_msg
+ */
+export type o7s_flow_msg = Message<"o7s.irm.o7s_flow_msg"> & {
+  /**
+   * @generated from field: required o7s.model.flow_info_msg info = 1;
+   */
+  info?: flow_info_msg | undefined;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: optional bool direct = 3;
+   */
+  direct: boolean;
+};
+
+/**
+ * Describes the message o7s.irm.o7s_flow_msg.
+ * Use `create(o7s_flow_msgSchema)` to create a new message.
+ */
+export const o7s_flow_msgSchema: GenMessage<o7s_flow_msg> = /*@__PURE__*/
+  messageDesc(file_irm, 2);
 
 /**
  * @generated from message o7s.irm.irm_msg
@@ -222,6 +251,11 @@ export type irm_msg = Message<"o7s.irm.irm_msg"> & {
    * @generated from field: optional string o7s_error = 100;
    */
   o7sError: string;
+
+  /**
+   * @generated from field: repeated o7s.irm.o7s_flow_msg o7s_flows = 101;
+   */
+  o7sFlows: o7s_flow_msg[];
 };
 
 /**
@@ -229,7 +263,7 @@ export type irm_msg = Message<"o7s.irm.irm_msg"> & {
  * Use `create(irm_msgSchema)` to create a new message.
  */
 export const irm_msgSchema: GenMessage<irm_msg> = /*@__PURE__*/
-  messageDesc(file_irm, 2);
+  messageDesc(file_irm, 3);
 
 /**
  * @generated from enum o7s.irm.irm_msg_code
@@ -369,6 +403,13 @@ export enum irm_msg_code {
    * @generated from enum value: IRM_REPLY = 27;
    */
   IRM_REPLY = 27,
+
+  /**
+   * o7s extension: list the flows of this system.
+   *
+   * @generated from enum value: O7S_LIST_FLOWS = 100;
+   */
+  O7S_LIST_FLOWS = 100,
 }
 
 /**
