@@ -6,6 +6,7 @@ import { ipcpCmd } from './ipcp.js';
 import { bindCmd } from './bind.js';
 import { unbindCmd } from './unbind.js';
 import { nameCmd } from './name.js';
+import { flowCmd } from './flow.js';
 
 export type { IrmDeps } from './context.js';
 
@@ -14,6 +15,7 @@ const COMMANDS: ReadonlyArray<[string, (ctx: Ctx, args: string[]) => Promise<Sta
   ['bind', bindCmd],
   ['unbind', unbindCmd],
   ['name', nameCmd],
+  ['flow', flowCmd],
   ['help', async (ctx) => (ctx.print(usage.top), OK)],
 ];
 

@@ -17,7 +17,9 @@ const HASHES = 'SHA3_224 SHA3_256 SHA3_384 SHA3_512';
 const U = UNICAST_DEFAULTS;
 
 export const usage = {
-  top: 'Usage: irm [OPERATION]\n\n' + 'where OPERATION in { ipcp bind unbind name }\n',
+  top: 'Usage: irm [OPERATION]\n\n' + 'where OPERATION in { ipcp bind unbind name flow }\n',
+
+  flow: 'Usage: irm flow [OPERATION]\n\nwhere OPERATION in {list help}\n(o7s: the flows of this system)\n',
 
   ipcp:
     'Usage: irm ipcp [OPERATION]\n\n' +

@@ -175,7 +175,7 @@ describe('irm top level and help', () => {
   test('no arguments: usage, exit 1, no daemon', async () => {
     const r = await irm([]);
     assert.equal(r.code, 1);
-    assert.equal(r.out, 'Usage: irm [OPERATION]\n\nwhere OPERATION in { ipcp bind unbind name }\n');
+    assert.equal(r.out, 'Usage: irm [OPERATION]\n\nwhere OPERATION in { ipcp bind unbind name flow }\n');
     assert.equal(r.connects, 0);
   });
 
