@@ -1,0 +1,410 @@
+/**
+ * One end of a benchmark measurement, run as its own process:
+ *
+ *   node dist/bench/bench-peer.js '<json PeerArgs>'
+ *
+ * Roles: an o7s server (echo or sink) and client (ping or flood) on a flow,
+ * and the same over a raw Unix stream socket for the baseline. The peer
+ * reports on stdout with JSON lines (`{"ev": ...}`), takes `accept` on
+ * stdin, and finishes when stdin ends. Nothing here runs longer than its
+ * `maxMs`.
+ */
+import net from 'node:net';
+import type { Flow, Process } from '../src/lib/index.js';
+
+/** Loaded only by the o7s roles, so that raw peers stay lean. */
+const lib = async (): Promise<typeof import('../src/lib/index.js')> => import('../src/lib/index.js');
+
+export interface PeerArgs {
+  role: 'o7s-server' | 'o7s-client' | 'raw-server' | 'raw-client' | 'raw-relay';
+  /** echo/ping: round trips; sink/flood: one-way packets. */
+  mode: 'echo' | 'sink' | 'ping' | 'flood';
+  size: number;
+  /** o7s: rundir and name to allocate to. */
+  rundir?: string;
+  name?: string;
+  /** o7s server: accept at once (direct flows) or only on `accept` from stdin. */
+  acceptNow?: boolean;
+  /** raw: the socket path (the relay listens on it). */
+  path?: string;
+  /** raw relay: the server's socket path it forwards to. */
+  to?: string;
+  /** ping: warm-up round trips, then at most `count` measured ones. */
+  warm?: number;
+  count?: number;
+  /** sink: ms ignored after the first packet, then ms measured. */
+  warmMs?: number;
+  durMs?: number;
+  /** Hard bound on the peer's work. */
+  maxMs: number;
+  /** flood, o7s: 'try' = tryWrite until the window closes, then await write(); 'await' = await write() per packet. */
+  writer?: 'try' | 'await';
+  /** sink, o7s: 'try' = tryRead() until empty, then await readable(); 'await' = await read() per packet. */
+  reader?: 'try' | 'await';
+}
+
+/** The synchronous calls flows have beyond the Flow interface (FlowImpl). */
+interface FastFlow extends Flow {
+  tryWrite?(data: Uint8Array): boolean;
+  tryRead?(): Buffer | undefined;
+  readable?(timeout?: number | null): Promise<boolean>;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as PeerArgs;
+const emit = (o: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
+
+let stopping = false;
+const stopWaiters: (() => void)[] = [];
+const onStop = (fn: () => void): void => {
+  if (stopping) fn();
+  else stopWaiters.push(fn);
+};
+const stopNow = (): void => {
+  if (stopping) return;
+  stopping = true;
+  for (const w of stopWaiters.splice(0)) w();
+};
+const commands: ((cmd: string) => void)[] = [];
+let inbuf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d: string) => {
+  inbuf += d;
+  let nl: number;
+  while ((nl = inbuf.indexOf('\n')) >= 0) {
+    const cmd = inbuf.slice(0, nl).trim();
+    inbuf = inbuf.slice(nl + 1);
+    for (const c of commands) c(cmd);
+  }
+});
+process.stdin.on('end', stopNow);
+// The bench stops a peer by closing its stdin (then SIGKILL). A SIGTERM comes
+// from outside the bench (seen on shared machines): report it, carry on.
+process.on('SIGTERM', () => emit({ ev: 'sigterm' }));
+const hardStop = setTimeout(() => {
+  emit({ ev: 'error', message: `peer ran out of time (${args.maxMs} ms)` });
+  process.exit(3);
+}, args.maxMs + 5000);
+hardStop.unref();
+const softStop = setTimeout(stopNow, args.maxMs);
+softStop.unref();
+
+function command(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const fn = (cmd: string): void => {
+      if (cmd === name) {
+        commands.splice(commands.indexOf(fn), 1);
+        resolve();
+      }
+    };
+    commands.push(fn);
+  });
+}
+
+const stopped = new Promise<void>((r) => onStop(r));
+
+function payload(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = i & 0xff;
+  return b;
+}
+
+// ---------------------------------------------------------------- measuring
+
+/** Round trips with `once`, after `warm` of them: sorted per-trip times in µs. */
+async function pingLoop(once: () => Promise<void>, warm: number, count: number, maxMs: number): Promise<Float64Array> {
+  for (let i = 0; i < warm && !stopping; i++) await once();
+  emit({ ev: 'window' });
+  const t = new Float64Array(count);
+  const end = Date.now() + maxMs;
+  let n = 0;
+  while (n < count && !stopping) {
+    const t0 = process.hrtime.bigint();
+    await once();
+    t[n++] = Number(process.hrtime.bigint() - t0) / 1000;
+    if ((n & 255) === 0 && Date.now() > end) break;
+  }
+  return t.subarray(0, n).sort();
+}
+
+function q(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function reportRtt(sorted: Float64Array): void {
+  emit({ ev: 'result', n: sorted.length, median: q(sorted, 0.5), min: q(sorted, 0), p10: q(sorted, 0.1), p90: q(sorted, 0.9), p99: q(sorted, 0.99) });
+}
+
+/**
+ * Counts a sink's packets: from the first packet wait `warmMs`, then measure
+ * `durMs`, and report packets per second over that window.
+ */
+function sinkMeter(count: () => number): () => void {
+  let started = false;
+  return () => {
+    if (started) return;
+    started = true;
+    const warmMs = args.warmMs ?? 300;
+    const durMs = args.durMs ?? 1500;
+    let c0 = 0;
+    let t0 = 0n;
+    setTimeout(() => {
+      c0 = count();
+      t0 = process.hrtime.bigint();
+      emit({ ev: 'window' });
+      setTimeout(() => {
+        const c1 = count();
+        const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+        emit({ ev: 'result', pps: (c1 - c0) / secs, packets: c1 - c0, secs });
+      }, durMs);
+    }, warmMs);
+  };
+}
+
+// ---------------------------------------------------------------- o7s
+
+async function o7sServer(): Promise<void> {
+  const proc = await (await lib()).connect({ rundir: args.rundir!, prog: 'bench-peer' });
+  emit({ ev: 'ready', pid: process.pid });
+  if (!args.acceptNow) await command('accept');
+  const accepting = proc.flowAccept({ timeout: args.maxMs });
+  setImmediate(() => emit({ ev: 'accepting' }));
+  const flow = (await accepting) as FastFlow;
+  emit({ ev: 'flow', id: flow.id, fd: flow.fd });
+  try {
+    if (args.mode === 'echo') await o7sEcho(flow);
+    else await o7sSink(flow);
+  } catch (e) {
+    if (!stopping) throw e;
+  }
+  await stopped;
+  await finish(proc);
+}
+
+async function o7sEcho(flow: FastFlow): Promise<void> {
+  onStop(() => void flow.dealloc());
+  while (!stopping) {
+    const pkt = await flow.read();
+    await flow.write(pkt);
+  }
+}
+
+async function o7sSink(flow: FastFlow): Promise<void> {
+  let n = 0;
+  const meter = sinkMeter(() => n);
+  onStop(() => void flow.dealloc());
+  if (args.reader !== 'await' && flow.tryRead && flow.readable) {
+    while (!stopping) {
+      while (flow.tryRead() !== undefined) n++;
+      meter();
+      await flow.readable();
+    }
+  } else {
+    while (!stopping) {
+      await flow.read();
+      n++;
+      meter();
+    }
+  }
+}
+
+async function o7sClient(): Promise<void> {
+  const proc = await (await lib()).connect({ rundir: args.rundir!, prog: 'bench-peer' });
+  emit({ ev: 'ready', pid: process.pid });
+  const flow = (await proc.flowAlloc(args.name!, { timeout: 15000 })) as FastFlow;
+  emit({ ev: 'flow', id: flow.id, fd: flow.fd });
+  onStop(() => void flow.dealloc());
+  const buf = payload(args.size);
+  try {
+    if (args.mode === 'ping') {
+      const once = async (): Promise<void> => {
+        await flow.write(buf);
+        const r = await flow.read();
+        if (r.length !== buf.length) throw new Error(`echo of ${r.length} bytes for ${buf.length}`);
+      };
+      reportRtt(await pingLoop(once, args.warm ?? 1000, args.count ?? 10000, args.maxMs - 1000));
+    } else {
+      await o7sFlood(flow, buf);
+    }
+  } catch (e) {
+    if (!stopping) throw e;
+  }
+  await stopped;
+  await finish(proc);
+}
+
+async function o7sFlood(flow: FastFlow, buf: Buffer): Promise<void> {
+  let sent = 0;
+  if (args.writer !== 'await' && flow.tryWrite) {
+    while (!stopping) {
+      while (flow.tryWrite(buf)) sent++;
+      await flow.write(buf);
+      sent++;
+    }
+  } else {
+    while (!stopping) {
+      await flow.write(buf);
+      sent++;
+    }
+  }
+  emit({ ev: 'sent', sent });
+}
+
+async function finish(proc: Process): Promise<void> {
+  const t = setTimeout(() => process.exit(0), 1000);
+  await proc.close().catch(() => undefined);
+  clearTimeout(t);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- raw Unix socket
+
+const HDR = 4;
+
+/** Calls `frame(buf, start, end)` for each whole `[u32 len][payload]` frame on the socket. */
+function framer(frame: (buf: Buffer, start: number, end: number) => void): (chunk: Buffer) => void {
+  let rest: Buffer | undefined;
+  return (chunk) => {
+    let buf = chunk;
+    if (rest) {
+      buf = Buffer.concat([rest, chunk]);
+      rest = undefined;
+    }
+    let off = 0;
+    while (buf.length - off >= HDR) {
+      const len = buf.readUInt32BE(off);
+      if (buf.length - off - HDR < len) break;
+      frame(buf, off, off + HDR + len);
+      off += HDR + len;
+    }
+    if (off < buf.length) rest = buf.subarray(off);
+  };
+}
+
+async function rawServer(): Promise<void> {
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    if (args.mode === 'echo') {
+      // One write per packet back.
+      sock.on('data', framer((buf, s, e) => sock.write(buf.subarray(s, e))));
+    } else {
+      // Cost-free framing: count bytes, divide by the frame size.
+      let bytes = 0;
+      const frame = HDR + args.size;
+      const meter = sinkMeter(() => Math.floor(bytes / frame));
+      sock.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        meter();
+      });
+    }
+    emit({ ev: 'flow' });
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(args.path!, () => res());
+  });
+  emit({ ev: 'ready', pid: process.pid });
+  await stopped;
+  server.close();
+  process.exit(0);
+}
+
+async function rawClient(): Promise<void> {
+  const sock = net.createConnection(args.path!);
+  sock.on('error', (e) => {
+    if (!stopping) {
+      emit({ ev: 'error', message: String(e) });
+      process.exit(2);
+    }
+  });
+  await new Promise<void>((res) => sock.once('connect', () => res()));
+  emit({ ev: 'flow' });
+  const size = args.size;
+  const frameLen = HDR + size;
+  const buf = payload(size);
+  if (args.mode === 'ping') {
+    let wake: (() => void) | undefined;
+    sock.on(
+      'data',
+      framer((_b, s, e) => {
+        if (e - s !== frameLen) throw new Error('bad echo');
+        const w = wake;
+        wake = undefined;
+        w?.();
+      }),
+    );
+    const once = (): Promise<void> =>
+      new Promise<void>((res) => {
+        wake = res;
+        // One write per packet, header and payload in one buffer (a fresh one: the socket may hold it).
+        const f = Buffer.allocUnsafe(frameLen);
+        f.writeUInt32BE(size, 0);
+        buf.copy(f, HDR);
+        sock.write(f);
+      });
+    reportRtt(await pingLoop(once, args.warm ?? 1000, args.count ?? 10000, args.maxMs - 1000));
+  } else {
+    // Batched: 64 packets per write, each copied in as a program writing packets would.
+    const BATCH = 64;
+    let sent = 0;
+    while (!stopping) {
+      const b = Buffer.allocUnsafe(frameLen * BATCH);
+      for (let i = 0, off = 0; i < BATCH; i++, off += frameLen) {
+        b.writeUInt32BE(size, off);
+        buf.copy(b, off + HDR);
+      }
+      sent += BATCH;
+      if (!sock.write(b)) {
+        await new Promise<void>((res) => {
+          const done = (): void => {
+            sock.off('drain', done);
+            res();
+          };
+          sock.on('drain', done);
+          onStop(done);
+        });
+      }
+    }
+    emit({ ev: 'sent', sent });
+  }
+  await stopped;
+  sock.destroy();
+  process.exit(0);
+}
+
+/**
+ * An ideal relay between a raw client and a raw server (the shape of the
+ * local IPCP's job, none of its work): each chunk read from one side is
+ * written as it is to the other, in both directions.
+ */
+async function rawRelay(): Promise<void> {
+  const up = net.createConnection(args.to!);
+  up.on('error', () => {});
+  await new Promise<void>((res) => up.once('connect', () => res()));
+  const server = net.createServer((down) => {
+    down.on('error', () => {});
+    down.pipe(up);
+    up.pipe(down);
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(args.path!, () => res());
+  });
+  emit({ ev: 'ready', pid: process.pid });
+  await stopped;
+  server.close();
+  process.exit(0);
+}
+
+const roles = { 'o7s-server': o7sServer, 'o7s-client': o7sClient, 'raw-server': rawServer, 'raw-client': rawClient, 'raw-relay': rawRelay };
+const fn = roles[args.role];
+if (!fn) {
+  emit({ ev: 'error', message: `unknown role ${String(args.role)}` });
+  process.exit(2);
+}
+fn().catch((e: unknown) => {
+  emit({ ev: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  process.exit(1);
+});
