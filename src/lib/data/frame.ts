@@ -52,26 +52,59 @@ export interface DataFrameSink {
  * sub-views of the chunk (no copy); only frames split across chunks are copied.
  */
 export class DataFrameDecoder {
-  private rest: Buffer | undefined;
+  /** A frame split across chunks: its bytes so far (header first, then the whole frame). */
+  private pend: Buffer | undefined;
+  private fill = 0;
+
+  private static check(type: number, len: number): void {
+    if (type < DataType.DATA || type > DataType.STATE) throw new DataFrameError(`unknown data frame type ${type}`);
+    if (len > MAX_SDU) throw new DataFrameError(`data frame of ${len} bytes exceeds ${MAX_SDU}`);
+  }
 
   push(chunk: Buffer, sink: DataFrameSink): void {
-    let buf = chunk;
-    if (this.rest) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = undefined;
-    }
     let off = 0;
-    const end = buf.length;
+    const end = chunk.length;
+    if (this.pend) {
+      if (this.fill < DATA_HEADER) {
+        const n = Math.min(DATA_HEADER - this.fill, end);
+        chunk.copy(this.pend, this.fill, 0, n);
+        this.fill += n;
+        off = n;
+        if (this.fill < DATA_HEADER) return;
+        const len = this.pend.readUInt32BE(5);
+        DataFrameDecoder.check(this.pend[0]!, len);
+        const whole = Buffer.allocUnsafe(DATA_HEADER + len);
+        this.pend.copy(whole, 0, 0, DATA_HEADER);
+        this.pend = whole;
+      }
+      const n = Math.min(this.pend.length - this.fill, end - off);
+      chunk.copy(this.pend, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+      if (this.fill < this.pend.length) return;
+      const p = this.pend;
+      this.pend = undefined;
+      this.fill = 0;
+      sink(p[0]!, p.readUInt32BE(1), p.subarray(DATA_HEADER));
+    }
     while (end - off >= DATA_HEADER) {
-      const type = buf[off]!;
-      const len = buf.readUInt32BE(off + 5);
-      if (type < DataType.DATA || type > DataType.STATE) throw new DataFrameError(`unknown data frame type ${type}`);
-      if (len > MAX_SDU) throw new DataFrameError(`data frame of ${len} bytes exceeds ${MAX_SDU}`);
-      if (end - off - DATA_HEADER < len) break;
-      const flowId = buf.readUInt32BE(off + 1);
-      sink(type, flowId, buf.subarray(off + DATA_HEADER, off + DATA_HEADER + len));
+      const type = chunk[off]!;
+      const len = chunk.readUInt32BE(off + 5);
+      DataFrameDecoder.check(type, len);
+      if (end - off - DATA_HEADER < len) {
+        // Only the split frame is copied, into a buffer of exactly its size.
+        this.pend = Buffer.allocUnsafe(DATA_HEADER + len);
+        chunk.copy(this.pend, 0, off, end);
+        this.fill = end - off;
+        return;
+      }
+      sink(type, chunk.readUInt32BE(off + 1), chunk.subarray(off + DATA_HEADER, off + DATA_HEADER + len));
       off += DATA_HEADER + len;
     }
-    if (off < end) this.rest = buf.subarray(off);
+    if (off < end) {
+      this.pend = Buffer.allocUnsafe(DATA_HEADER);
+      chunk.copy(this.pend, 0, off, end);
+      this.fill = end - off;
+    }
   }
 }

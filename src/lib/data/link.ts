@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { DATA_HEADER, DataFrameDecoder, type DataType, writeHeader } from './frame.js';
 
-const SLAB = 16384;
+const SLAB = 65536;
 
 export interface LinkHandlers {
   frame(link: Link, type: number, flowId: number, payload: Buffer): void;
@@ -79,22 +79,26 @@ export class Link {
   readonly flush = (): void => {
     this.scheduled = false;
     if (this.dead) return;
-    if (this.used > 0) {
-      this.full.push(this.slab.subarray(0, this.used));
-      this.slab = Buffer.allocUnsafe(SLAB);
-      this.used = 0;
-    }
     const chunks = this.full;
+    if (this.used > 0) chunks.push(this.slab.subarray(0, this.used));
     if (chunks.length === 0) return;
     this.full = [];
     if (chunks.length === 1) {
       this.sock.write(chunks[0]!);
-      return;
+    } else {
+      this.sock.cork();
+      for (const c of chunks) this.sock.write(c);
+      this.sock.uncork();
     }
-    this.sock.cork();
-    for (const c of chunks) this.sock.write(c);
-    this.sock.uncork();
+    if (this.sock.writableLength === 0) {
+      // Everything went to the kernel at once (the usual case): the slab is free again.
+      if (this.slab.length > SLAB) this.slab = Buffer.allocUnsafe(SLAB);
+    } else if (this.used > 0) {
+      this.slab = Buffer.allocUnsafe(SLAB);
+    }
+    this.used = 0;
   };
+
 
   destroy(): void {
     this.sock.destroy();

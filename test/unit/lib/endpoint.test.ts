@@ -32,6 +32,12 @@ class FakeLink {
     this.send(type, flowId, v);
   }
 
+  /** Frames are delivered at once here; counts explicit flushes. */
+  flushes = 0;
+  flush(): void {
+    this.flushes++;
+  }
+
   of(type: number): Sent[] {
     return this.sent.filter((s) => s.type === type);
   }
