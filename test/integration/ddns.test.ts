@@ -80,7 +80,8 @@ for (const family of [4, 6] as const) {
       writeFileSync(join(dir, 'root.zone'), ROOT_ZONE);
       named = net.spawnIn('dns', 'named', ['-g', '-c', join(dir, 'named.conf')]);
       try {
-        await named.waitFor(/\brunning\b/, 15000);
+        // "running as: ..." comes first; the line that ends in "running" means it serves.
+        await named.waitFor(/ running$/m, 15000);
       } catch (e) {
         t.skip(`named could not be started: ${(e as Error).message}`);
         return;

@@ -5,24 +5,33 @@ import { LoadBalance } from '../../../src/common/ipcp-types.js';
 import { HashAlgo, hashName } from '../../../src/common/hash.js';
 import { qos } from '../../../src/lib/qos.js';
 
-test('flow ids: lowest free id from 1, reused after destroy, never 0', () => {
+const mk = (r: Registry) => r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT });
+
+test('flow ids: from 1, handed out cyclically (a freed id is not reused at once), never 0', () => {
   const r = new Registry();
-  const a = r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT })!;
-  const b = r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT })!;
-  const c = r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT })!;
+  const [a, b, c] = [mk(r)!, mk(r)!, mk(r)!];
   assert.deepEqual([a.id, b.id, c.id], [1, 2, 3]);
   r.flows.destroy(b);
-  const d = r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT })!;
-  assert.equal(d.id, 2);
-  // destroying a stale entry whose id was reused leaves the new flow alone
-  r.flows.destroy(b);
-  assert.equal(r.flows.get(2), d);
+  assert.equal(mk(r)!.id, 4, 'the next id, not the freed 2');
 });
 
-test('flow ids run out at 10239 flows', () => {
+test('flow ids wrap around to the freed ones and run out at 10239 flows', () => {
   const r = new Registry();
-  for (let i = 1; i < 10240; i++) assert.equal(r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT })!.id, i);
-  assert.equal(r.flows.create({ nPid: 1, n1Pid: 0, qos: qos.raw, state: FlowState.INIT }), undefined);
+  const all = [];
+  for (let i = 1; i < 10240; i++) {
+    const f = mk(r)!;
+    assert.equal(f.id, i);
+    all.push(f);
+  }
+  assert.equal(mk(r), undefined, 'table full');
+  r.flows.destroy(all[41]!);
+  r.flows.destroy(all[6]!);
+  assert.equal(mk(r)!.id, 7, 'after the last id (10239) the search wraps to the lowest free');
+  assert.equal(mk(r)!.id, 42);
+  // destroying a stale entry whose id was reused leaves the new flow alone
+  const reused = r.flows.get(7)!;
+  r.flows.destroy(all[6]!);
+  assert.equal(r.flows.get(7), reused);
 });
 
 test('waitChange resolves on a state change and times out otherwise', async () => {
