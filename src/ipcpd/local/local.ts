@@ -3,10 +3,11 @@
  * pairs the allocator's flow with the accepter's, and the IPCP moves packets
  * between the two.
  */
+import { statSync } from 'node:fs';
 import type { Ipcp } from '../common/ipcp.js';
 import type { FlowAllocReq, FlowAllocResp, IpcpOps } from '../common/ops.js';
 import { HashSet } from '../common/shim-registry.js';
-import { splice } from '../common/forward.js';
+import { handOver, splice } from '../common/forward.js';
 import { PendingTable } from '../common/pending.js';
 import { OuroborosError, fail, resultOf } from '../../common/errors.js';
 import { hashLength } from '../../common/hash.js';
@@ -20,6 +21,24 @@ const DEALLOC_DRAIN_MS = 2000;
 
 /** Maximum packet lifetime of a local layer (ms). */
 export const LOCAL_MPL = 100;
+
+/**
+ * Whether two programs may be handed each other's data path: only when each
+ * can reach the other's data socket (same user, or a privileged one).
+ */
+function handoverOk(a: number, b: number): boolean {
+  if (process.env.O7S_LOCAL_HANDOVER === '0') return false;
+  const uid = (pid: number): number | undefined => {
+    try {
+      return statSync(`/proc/${pid}`).uid;
+    } catch {
+      return undefined;
+    }
+  };
+  const ua = uid(a);
+  const ub = uid(b);
+  return ua !== undefined && ub !== undefined && (ua === ub || ua === 0 || ub === 0);
+}
 
 export function localOps(ipcp: Ipcp): IpcpOps {
   const names = new HashSet();
@@ -85,7 +104,13 @@ export function localOps(ipcp: Ipcp): IpcpOps {
         peers.delete(allocId);
       }
       await ipcp.flowAllocReply(allocId, LOCAL_MPL, resp.response, resp.pk);
-      if (resp.response === 0) ipcp.log.info(`Flow allocation completed, fds (${allocId}, ${resp.flowId}).`);
+      if (resp.response !== 0) return;
+      ipcp.log.info(`Flow allocation completed, fds (${allocId}, ${resp.flowId}).`);
+      // Both programs have their flow: let them talk directly from now on
+      // (o7s: the reference moves every packet through the local IPCP).
+      const a = ipcp.plane.get(allocId);
+      const b = ipcp.plane.get(resp.flowId);
+      if (a && b && handoverOk(a.peerPid, b.peerPid)) handOver(a, b);
     },
 
     async flowDealloc(flowId: number) {

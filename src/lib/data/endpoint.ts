@@ -10,6 +10,8 @@ const EMPTY = new Uint8Array(0);
 
 /** Packets a receiver queues per flow (the reference's ring holds 1023). */
 export const RX_WINDOW = 1024;
+/** Hard bound of a receive queue: a window, plus one more while a path hand-over is in progress. */
+const RX_LIMIT = 2 * RX_WINDOW;
 /** Credit is returned once this many packets were consumed. */
 const CREDIT_BATCH = RX_WINDOW / 8;
 
@@ -28,6 +30,8 @@ export const EndpointEvent = {
   PEER_UP: 6,
   /** A keepalive (zero-length SDU) arrived. */
   KEEPALIVE: 7,
+  /** The peer's last frame along the old path (after a hand-over): forwarders pass it on. */
+  MARK: 8,
 } as const;
 export type EndpointEvent = (typeof EndpointEvent)[keyof typeof EndpointEvent];
 
@@ -52,8 +56,33 @@ export class Endpoint {
   txActivity = false;
   /** Set by the owner of the endpoint (a Flow, or an IPCP's forwarder). */
   onEvent: ((ev: EndpointEvent) => void) | undefined;
+  /** Where sends go and under which flow id: the peer, or after a hand-over the other program. */
+  private txPid: number;
+  private txId: number;
+  /** A hand-over in progress: frames from the new peer wait until the old path's MARK. */
+  private handover: { pid: number; held: { type: number; payload: Buffer }[] } | undefined;
+  /** Forwarders: the peer handed its path over; nothing more comes from it here. */
+  private peerDone = false;
 
-  constructor(readonly id: number, readonly peerPid: number, private readonly owner: EndpointOwner) {}
+  /** @param peerPid the process frames are taken from (changes once, at a hand-over). */
+  /** The process the flow was set up through (an IPCP, or the peer of a direct flow). */
+  readonly via: number;
+
+  constructor(readonly id: number, public peerPid: number, private readonly owner: EndpointOwner) {
+    this.txPid = peerPid;
+    this.txId = id;
+    this.via = peerPid;
+  }
+
+  /** The flow id to put on frames sent to `pid`. */
+  private labelFor(pid: number): number {
+    return pid === this.txPid ? this.txId : this.id;
+  }
+
+  /** The link to the process this end sends to. */
+  private tx(): Link | undefined {
+    return this.owner.linkTo(this.txPid);
+  }
 
   /** Packets queued for reading. */
   get rxLength(): number {
@@ -77,7 +106,7 @@ export class Endpoint {
   /** Sends one SDU; returns false when the window is closed. Throws nothing: check `down` first. */
   send(payload: Uint8Array): boolean {
     if (!this.canSend) return false;
-    const link = this.owner.linkTo(this.peerPid);
+    const link = this.tx();
     if (!link) {
       this.markDown();
       return false;
@@ -86,7 +115,7 @@ export class Endpoint {
     this.txActivity = true;
     this.stats.txPackets++;
     this.stats.txBytes += payload.length;
-    link.send(DataType.DATA, this.id, payload);
+    link.send(DataType.DATA, this.txId, payload);
     return true;
   }
 
@@ -112,7 +141,7 @@ export class Endpoint {
     if (this.consumed === 0 || this.peerGone || this.released) return;
     const n = this.consumed;
     this.consumed = 0;
-    this.owner.linkTo(this.peerPid)?.sendU32(DataType.CREDIT, this.id, n);
+    this.owner.linkTo(this.peerPid)?.sendU32(DataType.CREDIT, this.labelFor(this.peerPid), n);
   }
 
   /** Drops every queued packet (returning their window). */
@@ -135,7 +164,7 @@ export class Endpoint {
       this.onEvent?.(EndpointEvent.KEEPALIVE);
       return;
     }
-    if (this.rxLength >= RX_WINDOW) {
+    if (this.rxLength >= RX_LIMIT) {
       // A peer that ignores its window: drop and count rather than grow without bound.
       this.stats.dropped++;
       return;
@@ -146,7 +175,9 @@ export class Endpoint {
     this.onEvent?.(EndpointEvent.PKT);
   }
 
-  addCredit(n: number): void {
+  /** Window returned by `from` (credit from anyone but the current send peer is stale). */
+  addCredit(n: number, from: number = this.txPid): void {
+    if (from !== this.txPid) return;
     const wasClosed = this.credit === 0;
     this.credit = Math.min(RX_WINDOW, this.credit + n);
     if (wasClosed && this.credit > 0) this.onEvent?.(EndpointEvent.WRITABLE);
@@ -166,7 +197,7 @@ export class Endpoint {
    * packets a program wrote before deallocating are still passed on.
    */
   whenDown(ms: number): Promise<void> {
-    if (this.down) return Promise.resolve();
+    if (this.down || this.peerDone) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done(): void {
@@ -181,13 +212,73 @@ export class Endpoint {
   sendKeepalive(): void {
     if (this.down) return;
     this.txActivity = true;
-    this.owner.linkTo(this.peerPid)?.send(DataType.DATA, this.id, EMPTY);
+    this.tx()?.send(DataType.DATA, this.txId, EMPTY);
   }
 
   /** Tells the peer this end is marked down (true) or up (false). */
   sendState(down: boolean): void {
     if (this.down) return;
-    this.owner.linkTo(this.peerPid)?.sendU32(DataType.STATE, this.id, down ? 1 : 0);
+    this.tx()?.sendU32(DataType.STATE, this.txId, down ? 1 : 0);
+  }
+
+  /** Forwarders: passes a hand-over MARK on, after everything sent before it. */
+  sendMark(): void {
+    if (this.down) return;
+    this.tx()?.send(DataType.MARK, this.txId, EMPTY);
+  }
+
+  /** Forwarders: tells the program at the other end to talk to `pid` (its flow `flowId`) directly. */
+  sendRedirect(pid: number, flowId: number): void {
+    if (this.down) return;
+    const b = Buffer.allocUnsafe(8);
+    b.writeUInt32BE(pid >>> 0, 0);
+    b.writeUInt32BE(flowId >>> 0, 4);
+    this.tx()?.send(DataType.REDIRECT, this.txId, b);
+  }
+
+  /**
+   * A REDIRECT from the IPCP: send to `pid` (under its flow id `flowId`) from
+   * now on, after a MARK along the old path; take its frames once the old
+   * path's own MARK came in, so nothing is reordered.
+   */
+  redirect(pid: number, flowId: number, early: { type: number; payload: Buffer }[]): void {
+    if (this.handover || this.down || pid === this.peerPid) return;
+    this.tx()?.send(DataType.MARK, this.txId, EMPTY);
+    this.txPid = pid;
+    this.txId = flowId;
+    this.credit = RX_WINDOW; // a fresh window at the new peer
+    this.handover = { pid, held: early };
+    this.onEvent?.(EndpointEvent.WRITABLE);
+  }
+
+  /** Frames from the hand-over's new peer that came before the old path's MARK. */
+  holdForHandover(pid: number, type: number, payload: Buffer): boolean {
+    if (!this.handover || this.handover.pid !== pid) return false;
+    if (this.handover.held.length >= RX_LIMIT) this.stats.dropped++;
+    else this.handover.held.push({ type, payload });
+    return true;
+  }
+
+  /**
+   * The old path's MARK. Returns the frames held from the new peer (to be
+   * dispatched in order); from now on frames come from the new peer.
+   * An endpoint with no hand-over (a forwarder) raises the MARK event.
+   */
+  markFromPeer(): { type: number; payload: Buffer }[] {
+    if (!this.handover) {
+      this.peerDone = true;
+      this.onEvent?.(EndpointEvent.MARK);
+      return [];
+    }
+    const held = this.handover.held;
+    this.peerPid = this.handover.pid;
+    this.handover = undefined;
+    return held;
+  }
+
+  /** True once a hand-over started: the IPCP is no longer on this flow's path. */
+  get handedOver(): boolean {
+    return this.txPid !== this.peerPid || this.handover !== undefined || this.txId !== this.id;
   }
 
   peerState(down: boolean): void {
@@ -198,9 +289,15 @@ export class Endpoint {
   close(): void {
     if (this.released) return;
     if (!this.peerGone) {
-      const link = this.owner.linkTo(this.peerPid);
-      link?.send(DataType.DOWN, this.id, EMPTY);
+      const link = this.tx();
+      link?.send(DataType.DOWN, this.txId, EMPTY);
       link?.flush(); // before the program tells irmd, so the data leads the deallocation
+      if (this.handedOver && this.peerPid !== this.txPid) {
+        // Mid hand-over: the old path (the IPCP) must hear it too.
+        const old = this.owner.linkTo(this.peerPid);
+        old?.send(DataType.DOWN, this.id, EMPTY);
+        old?.flush();
+      }
     }
     this.discard();
   }

@@ -14,6 +14,14 @@ export const DataType = {
   HELLO: 4,
   /** The sender marked the flow down (`u32 BE` 1) or up again (0): fccntl FLOWFDOWN. */
   STATE: 5,
+  /**
+   * From a local IPCP to a program: `u32 BE pid, u32 BE flow id` of the other
+   * program of this flow; from now on talk to it directly (the IPCP hands the
+   * data path over).
+   */
+  REDIRECT: 6,
+  /** The last frame of a flow sent along the old path (through the IPCP) after a REDIRECT. */
+  MARK: 7,
 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
@@ -57,7 +65,7 @@ export class DataFrameDecoder {
   private fill = 0;
 
   private static check(type: number, len: number): void {
-    if (type < DataType.DATA || type > DataType.STATE) throw new DataFrameError(`unknown data frame type ${type}`);
+    if (type < DataType.DATA || type > DataType.MARK) throw new DataFrameError(`unknown data frame type ${type}`);
     if (len > MAX_SDU) throw new DataFrameError(`data frame of ${len} bytes exceeds ${MAX_SDU}`);
   }
 

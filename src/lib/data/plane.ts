@@ -119,7 +119,7 @@ export class DataPlane implements EndpointOwner {
     const e = this.early.get(key);
     if (e) {
       this.early.delete(key);
-      for (const f of e.frames) this.dispatch(ep, f.type, f.payload);
+      for (const f of e.frames) this.dispatch(ep, f.type, f.payload, peerPid);
     }
     return ep;
   }
@@ -136,6 +136,7 @@ export class DataPlane implements EndpointOwner {
       this.tombstones.delete(k);
     }
     this.tombstones.set(earlyKey(ep.peerPid, ep.id), now);
+    if (ep.via !== ep.peerPid) this.tombstones.set(earlyKey(ep.via, ep.id), now);
     this.refresh();
   }
 
@@ -159,12 +160,13 @@ export class DataPlane implements EndpointOwner {
     }
     const ep = this.endpoints.get(flowId);
     if (ep) {
-      if (ep.peerPid !== pid) {
-        this.counters.strayFrames++;
+      if (ep.peerPid === pid) {
+        this.dispatch(ep, type, payload, pid);
         return;
       }
-      this.dispatch(ep, type, payload);
-      return;
+      // Frames from the other program of a flow the IPCP is handing over.
+      if (ep.holdForHandover(pid, type, payload)) return;
+      // ... or from it before our own REDIRECT arrived: held below until it does.
     }
     const t = this.tombstones.get(earlyKey(pid, flowId));
     if (t !== undefined && Date.now() - t <= TOMBSTONE_TTL_MS) {
@@ -174,14 +176,29 @@ export class DataPlane implements EndpointOwner {
     this.holdEarly(pid, type, flowId, payload);
   }
 
-  private dispatch(ep: Endpoint, type: number, payload: Buffer): void {
+  private dispatch(ep: Endpoint, type: number, payload: Buffer, from: number): void {
     switch (type) {
       case DataType.DATA:
         ep.deliver(payload);
         break;
       case DataType.CREDIT:
-        if (payload.length === 4) ep.addCredit(payload.readUInt32BE(0));
+        if (payload.length === 4) ep.addCredit(payload.readUInt32BE(0), from);
         else this.counters.badFrames++;
+        break;
+      case DataType.REDIRECT: {
+        if (payload.length !== 8) {
+          this.counters.badFrames++;
+          break;
+        }
+        const pid = payload.readUInt32BE(0);
+        const key = earlyKey(pid, ep.id);
+        const early = this.early.get(key)?.frames ?? [];
+        this.early.delete(key);
+        ep.redirect(pid, payload.readUInt32BE(4), early);
+        break;
+      }
+      case DataType.MARK:
+        for (const f of ep.markFromPeer()) this.dispatch(ep, f.type, f.payload, ep.peerPid);
         break;
       case DataType.DOWN:
         ep.markDown();
@@ -230,7 +247,8 @@ export class DataPlane implements EndpointOwner {
     if (this.links.get(pid) === link) this.links.delete(pid);
     const other = this.links.get(pid);
     if (other && !other.closed) return;
-    for (const ep of this.endpoints.values()) if (ep.peerPid === pid) ep.markDown(true);
+    // A flow goes down with its peer, and with the IPCP it was set up through (also after a hand-over).
+    for (const ep of this.endpoints.values()) if (ep.peerPid === pid || ep.via === pid) ep.markDown(true);
     for (const key of this.early.keys()) if (key.startsWith(`${pid}:`)) this.early.delete(key);
   }
 

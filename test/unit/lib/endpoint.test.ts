@@ -170,15 +170,16 @@ describe('endpoint: receiving', () => {
     assert.equal(ep.rxLength, 0);
   });
 
-  it('drops (and counts) packets beyond the window from a peer that ignores it', () => {
+  it('drops (and counts) packets beyond its limit (two windows: room for a hand-over) from a peer that ignores it', () => {
     const owner = new FakeOwner();
     const ep = new Endpoint(1, 2, owner);
     const evs = withEvents(ep);
-    for (let i = 0; i < RX_WINDOW + 10; i++) ep.deliver(pkt(i));
-    assert.equal(ep.rxLength, RX_WINDOW);
+    const limit = 2 * RX_WINDOW;
+    for (let i = 0; i < limit + 10; i++) ep.deliver(pkt(i));
+    assert.equal(ep.rxLength, limit);
     assert.equal(ep.stats.dropped, 10);
-    assert.equal(ep.stats.rxPackets, RX_WINDOW);
-    assert.equal(evs.length, RX_WINDOW);
+    assert.equal(ep.stats.rxPackets, limit);
+    assert.equal(evs.length, limit);
     assert.deepEqual(ep.take(), pkt(0));
   });
 
@@ -329,3 +330,106 @@ describe('endpoint pair over fake links', () => {
     assert.equal(b.send(pkt(2)), false);
   });
 });
+
+describe('endpoint: hand-over to a direct path', () => {
+  /** A tiny world of three processes: X and Y (programs) and I (the IPCP), wired through fake links. */
+  function world() {
+    const eps = new Map<number, Map<number, Endpoint>>(); // pid -> flow id -> endpoint
+    const frames: { from: number; to: number; type: number; flowId: number; payload: Buffer }[] = [];
+    let paused = false;
+    const deliver = (f: (typeof frames)[number]): void => {
+      const ep = eps.get(f.to)?.get(f.flowId);
+      if (!ep) return;
+      if (ep.peerPid !== f.from) {
+        if (!ep.holdForHandover(f.from, f.type, f.payload)) throw new Error(`frame from ${f.from} not taken by ${f.to}:${f.flowId}`);
+        return;
+      }
+      dispatch(ep, f.type, f.payload, f.from);
+    };
+    const dispatch = (ep: Endpoint, type: number, payload: Buffer, from: number): void => {
+      if (type === DataType.DATA) ep.deliver(payload);
+      else if (type === DataType.CREDIT) ep.addCredit(payload.readUInt32BE(0), from);
+      else if (type === DataType.DOWN) ep.markDown();
+      else if (type === DataType.REDIRECT) ep.redirect(payload.readUInt32BE(0), payload.readUInt32BE(4), []);
+      else if (type === DataType.MARK) for (const h of ep.markFromPeer()) dispatch(ep, h.type, h.payload, ep.peerPid);
+    };
+    // Frames travel in one FIFO (as on real links: never recursively, never overtaking).
+    const queue: typeof frames = [];
+    let running = false;
+    const run = (): void => {
+      if (running) return;
+      running = true;
+      while (queue.length && !paused) deliver(queue.shift()!);
+      running = false;
+    };
+    const owner = (me: number): EndpointOwner => {
+      const send = (to: number, type: DataType, flowId: number, payload: Uint8Array): void => {
+        const f = { from: me, to, type, flowId, payload: Buffer.from(payload) };
+        frames.push(f);
+        queue.push(f);
+        run();
+      };
+      return {
+        linkTo: (pid) => {
+          const bound = (type: DataType, flowId: number, payload: Uint8Array): void => send(pid, type, flowId, payload);
+          return {
+            send: bound,
+            sendU32(type: DataType, flowId: number, v: number) {
+              const b = Buffer.alloc(4);
+              b.writeUInt32BE(v);
+              bound(type, flowId, b);
+            },
+            flush() {},
+          } as unknown as Link;
+        },
+        release() {},
+      };
+    };
+    const add = (pid: number, id: number, peer: number): Endpoint => {
+      const ep = new Endpoint(id, peer, owner(pid));
+      if (!eps.has(pid)) eps.set(pid, new Map());
+      eps.get(pid)!.set(id, ep);
+      return ep;
+    };
+    return { add, frames, pause: () => (paused = true), resume: () => { paused = false; run(); } };
+  }
+
+  it('keeps every packet in order across the switch, then frames go directly between the programs', () => {
+    const w = world();
+    const X = 100, Y = 200, I = 300;
+    const x = w.add(X, 1, I);
+    const i1 = w.add(I, 1, X);
+    const i2 = w.add(I, 2, Y);
+    const y = w.add(Y, 2, I);
+    // The IPCP forwards whatever arrives, and MARKs after the packets before them.
+    const fwd = (from: Endpoint, to: Endpoint) => (ev: number) => {
+      if (ev === 1) for (let p = from.take(); p; p = from.take()) to.send(p);
+      if (ev === 8) to.sendMark();
+    };
+    i1.onEvent = fwd(i1, i2);
+    i2.onEvent = fwd(i2, i1);
+    const got: number[] = [];
+    y.onEvent = (ev) => {
+      if (ev === 1) for (let p = y.take(); p; p = y.take()) got.push(p.readUInt32BE(0));
+    };
+    const send = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      assert.ok(x.send(b));
+    };
+    for (let n = 0; n < 5; n++) send(n);
+    w.pause(); // packets 5..9 are stuck on the old path while the hand-over happens
+    for (let n = 5; n < 10; n++) send(n);
+    i1.sendRedirect(Y, 2);
+    i2.sendRedirect(X, 1);
+    w.resume();
+    for (let n = 10; n < 15; n++) send(n);
+    assert.deepEqual(got, [...Array(15).keys()], 'in order, none lost or doubled');
+    const last = w.frames.filter((f) => f.type === DataType.DATA).slice(-5);
+    assert.ok(last.every((f) => f.from === X && f.to === Y && f.flowId === 2), 'after the switch X sends straight to Y under its flow id');
+    assert.equal(x.peerPid, Y);
+    assert.equal(y.peerPid, X);
+    assert.equal(x.via, I);
+  });
+});
+
