@@ -4,11 +4,13 @@
  *   node dist/bench/bench-peer.js '<json PeerArgs>'
  *
  * Roles: an o7s server (echo or sink) and client (ping or flood) on a flow,
- * and the same over a raw Unix stream socket for the baseline. The peer
+ * and the same over a raw Unix stream socket or raw UDP datagrams (Node's
+ * dgram, one `send` per datagram) for the baselines. The peer
  * reports on stdout with JSON lines (`{"ev": ...}`), takes `accept` on
  * stdin, and finishes when stdin ends. Nothing here runs longer than its
  * `maxMs`.
  */
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Flow, Process } from '../src/lib/index.js';
 
@@ -16,7 +18,7 @@ import type { Flow, Process } from '../src/lib/index.js';
 const lib = async (): Promise<typeof import('../src/lib/index.js')> => import('../src/lib/index.js');
 
 export interface PeerArgs {
-  role: 'o7s-server' | 'o7s-client' | 'raw-server' | 'raw-client' | 'raw-relay';
+  role: 'o7s-server' | 'o7s-client' | 'raw-server' | 'raw-client' | 'raw-relay' | 'udp-server' | 'udp-client';
   /** echo/ping: round trips; sink/flood: one-way packets. */
   mode: 'echo' | 'sink' | 'ping' | 'flood';
   size: number;
@@ -29,6 +31,16 @@ export interface PeerArgs {
   path?: string;
   /** raw relay: the server's socket path it forwards to. */
   to?: string;
+  /** udp: the server's address and port (it binds them); the client binds `bindIp`, any port. */
+  ip?: string;
+  port?: number;
+  bindIp?: string;
+  /**
+   * flood/sink: a u32 BE sequence number at the start of each packet; the
+   * sink then also reports how many were sent during its window (for the
+   * loss on paths that drop).
+   */
+  seq?: boolean;
   /** ping: warm-up round trips, then at most `count` measured ones. */
   warm?: number;
   count?: number;
@@ -139,9 +151,11 @@ function reportRtt(sorted: Float64Array): void {
 
 /**
  * Counts a sink's packets: from the first packet wait `warmMs`, then measure
- * `durMs`, and report packets per second over that window.
+ * `durMs`, and report packets per second over that window. With `top` (the
+ * highest sequence number seen), also the packets sent in the window and the
+ * share of them lost.
  */
-function sinkMeter(count: () => number): () => void {
+function sinkMeter(count: () => number, top?: () => number): () => void {
   let started = false;
   return () => {
     if (started) return;
@@ -149,15 +163,22 @@ function sinkMeter(count: () => number): () => void {
     const warmMs = args.warmMs ?? 300;
     const durMs = args.durMs ?? 1500;
     let c0 = 0;
+    let s0 = 0;
     let t0 = 0n;
     setTimeout(() => {
       c0 = count();
+      s0 = top?.() ?? 0;
       t0 = process.hrtime.bigint();
       emit({ ev: 'window' });
       setTimeout(() => {
         const c1 = count();
         const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-        emit({ ev: 'result', pps: (c1 - c0) / secs, packets: c1 - c0, secs });
+        const r: Record<string, unknown> = { ev: 'result', pps: (c1 - c0) / secs, packets: c1 - c0, secs };
+        if (top) {
+          r.sent = top() - s0;
+          r.loss = r.sent ? 1 - (c1 - c0) / (r.sent as number) : 0;
+        }
+        emit(r);
       }, durMs);
     }, warmMs);
   };
@@ -193,9 +214,20 @@ async function o7sEcho(flow: FastFlow): Promise<void> {
 
 async function o7sSink(flow: FastFlow): Promise<void> {
   let n = 0;
-  const meter = sinkMeter(() => n);
+  let top = -1;
+  const meter = sinkMeter(() => n, args.seq ? () => top : undefined);
   onStop(() => void flow.dealloc());
-  if (args.reader !== 'await' && flow.tryRead && flow.readable) {
+  if (args.seq && flow.tryRead && flow.readable) {
+    while (!stopping) {
+      for (let p = flow.tryRead(); p !== undefined; p = flow.tryRead()) {
+        n++;
+        const s = p.readUInt32BE(0);
+        if (s > top) top = s;
+      }
+      meter();
+      await flow.readable();
+    }
+  } else if (args.reader !== 'await' && flow.tryRead && flow.readable) {
     while (!stopping) {
       while (flow.tryRead() !== undefined) n++;
       meter();
@@ -237,7 +269,14 @@ async function o7sClient(): Promise<void> {
 
 async function o7sFlood(flow: FastFlow, buf: Buffer): Promise<void> {
   let sent = 0;
-  if (args.writer !== 'await' && flow.tryWrite) {
+  if (args.seq && flow.tryWrite) {
+    // The flow copies what it is given: the one buffer can carry every number.
+    while (!stopping) {
+      buf.writeUInt32BE(sent >>> 0, 0);
+      if (!flow.tryWrite(buf)) await flow.write(buf);
+      sent++;
+    }
+  } else if (args.writer !== 'await' && flow.tryWrite) {
     while (!stopping) {
       while (flow.tryWrite(buf)) sent++;
       await flow.write(buf);
@@ -398,7 +437,110 @@ async function rawRelay(): Promise<void> {
   process.exit(0);
 }
 
-const roles = { 'o7s-server': o7sServer, 'o7s-client': o7sClient, 'raw-server': rawServer, 'raw-client': rawClient, 'raw-relay': rawRelay };
+// ---------------------------------------------------------------- raw UDP datagrams
+
+/** The socket buffers the udp IPCP asks for (src/ipcpd/udp/udp.ts), for a like-for-like baseline. */
+const UDP_SOCK_BUF = 4 << 20;
+
+async function udpSocket(port: number, ip: string): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: UDP_SOCK_BUF, sendBufferSize: UDP_SOCK_BUF });
+  await new Promise<void>((res, rej) => {
+    sock.once('error', rej);
+    sock.bind(port, ip, () => {
+      sock.off('error', rej);
+      res();
+    });
+  });
+  sock.on('error', (e) => {
+    if (!stopping) {
+      emit({ ev: 'error', message: String(e) });
+      process.exit(2);
+    }
+  });
+  return sock;
+}
+
+/** Echo (one `send` back per datagram, to its source) or sink (counting datagrams). */
+async function udpServer(): Promise<void> {
+  const sock = await udpSocket(args.port!, args.ip!);
+  if (args.mode === 'echo') {
+    sock.on('message', (msg, from) => sock.send(msg, from.port, from.address));
+  } else {
+    let n = 0;
+    let top = -1;
+    const meter = sinkMeter(() => n, args.seq ? () => top : undefined);
+    sock.on('message', (msg) => {
+      n++;
+      if (args.seq) {
+        const s = msg.readUInt32BE(0);
+        if (s > top) top = s;
+      }
+      meter();
+    });
+  }
+  emit({ ev: 'ready', pid: process.pid });
+  await stopped;
+  sock.close();
+  process.exit(0);
+}
+
+/**
+ * Ping (send, wait for the echo) or flood (one `send` per datagram, as fast
+ * as the loop goes, yielding to the event loop every 64). Unconnected sends
+ * to ip:port, the calls the udp IPCP makes.
+ */
+async function udpClient(): Promise<void> {
+  const sock = await udpSocket(0, args.bindIp!);
+  emit({ ev: 'flow' });
+  const size = args.size;
+  const port = args.port!;
+  const ip = args.ip!;
+  if (args.mode === 'ping') {
+    const buf = payload(size);
+    let wake: (() => void) | undefined;
+    sock.on('message', (msg) => {
+      if (msg.length !== size) throw new Error(`echo of ${msg.length} bytes for ${size}`);
+      const w = wake;
+      wake = undefined;
+      w?.();
+    });
+    // One datagram in flight: the buffer is free again once the echo is back.
+    const once = (): Promise<void> =>
+      new Promise<void>((res) => {
+        wake = res;
+        sock.send(buf, port, ip);
+      });
+    reportRtt(await pingLoop(once, args.warm ?? 1000, args.count ?? 10000, args.maxMs - 1000));
+  } else {
+    // dgram holds a buffer until its (deferred) send: a ring, each slot reused 1024 sends later.
+    const RING = 1024;
+    const BATCH = 64;
+    const ring = Array.from({ length: RING }, () => payload(size));
+    let sent = 0;
+    while (!stopping) {
+      for (let i = 0; i < BATCH; i++, sent++) {
+        const b = ring[sent & (RING - 1)]!;
+        if (args.seq) b.writeUInt32BE(sent >>> 0, 0);
+        sock.send(b, port, ip);
+      }
+      await new Promise<void>((res) => setImmediate(res));
+    }
+    emit({ ev: 'sent', sent });
+  }
+  await stopped;
+  sock.close();
+  process.exit(0);
+}
+
+const roles = {
+  'o7s-server': o7sServer,
+  'o7s-client': o7sClient,
+  'raw-server': rawServer,
+  'raw-client': rawClient,
+  'raw-relay': rawRelay,
+  'udp-server': udpServer,
+  'udp-client': udpClient,
+};
 const fn = roles[args.role];
 if (!fn) {
   emit({ ev: 'error', message: `unknown role ${String(args.role)}` });

@@ -212,3 +212,21 @@ export function cpuNs(pid: number): number {
     return NaN;
   }
 }
+
+/**
+ * Datagrams the kernel dropped on the UDP socket bound to ip:port because
+ * its receive buffer was full (the last column of /proc/net/udp), or NaN.
+ */
+export function udpDrops(ip: string, port: number): number {
+  const hexIp = Buffer.from(ip.split('.').map(Number).reverse()).toString('hex').toUpperCase();
+  const local = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  try {
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] === local) return Number(f[f.length - 1]);
+    }
+  } catch {
+    /* no procfs */
+  }
+  return NaN;
+}
