@@ -9,6 +9,10 @@ import { Fccntl, FlowEvent, FlowFlags, type Flow, type FlowEventType } from './a
 import { Endpoint, EndpointEvent } from './data/endpoint.js';
 import type { QosSpec } from './qos.js';
 import { Keepalive } from './keepalive.js';
+import { sduPath, type PathStats, type SduPath } from './sdu-path.js';
+
+/** How long a reliable flow's deallocation waits for its data to be acknowledged. */
+const LINGER_MAX_MS = 10000;
 import { timerDelay } from '../common/time.js';
 
 type Waiter = () => void;
@@ -37,6 +41,8 @@ export class FlowImpl implements Flow {
   private peerTimedOut = false;
   private keepalive: Keepalive | undefined;
   private deallocating: Promise<void> | undefined;
+  /** FRCT / CRC between this flow and its endpoint, as its QoS asks (or the endpoint itself). */
+  private readonly path: SduPath;
   /** The flow set this flow is in, if any. */
   set: FlowEventSink | undefined;
 
@@ -46,8 +52,10 @@ export class FlowImpl implements Flow {
     readonly qos: Readonly<QosSpec>,
     readonly ep: Endpoint,
     private readonly host: FlowHost,
+    mpl = 0,
   ) {
-    ep.onEvent = (ev) => this.onEndpoint(ev);
+    this.path = sduPath(ep, qos, mpl);
+    this.path.onEvent = (ev) => this.onEndpoint(ev);
     if (qos.timeout > 0) this.keepalive = new Keepalive(ep, qos.timeout, () => this.peerTimeout());
   }
 
@@ -94,15 +102,21 @@ export class FlowImpl implements Flow {
   }
 
   get rxQueueLength(): number {
-    return this.ep.rxLength + (this.partial ? 1 : 0);
+    return this.path.rxLength + (this.partial ? 1 : 0);
   }
 
   get txQueueLength(): number {
-    return this.ep.txLength;
+    return this.path.txLength;
+  }
+
+  /** Per-flow statistics: packets and bytes each way, CRC errors, FRCT counters and RTT. */
+  get stats(): { tx: { packets: number; bytes: number }; rx: { packets: number; bytes: number }; dropped: number } & PathStats {
+    const e = this.ep.stats;
+    return { tx: { packets: e.txPackets, bytes: e.txBytes }, rx: { packets: e.rxPackets, bytes: e.rxBytes }, dropped: e.dropped, ...this.path.stats };
   }
 
   get closed(): boolean {
-    return this.deallocated || this.ep.down;
+    return this.deallocated || this.path.down;
   }
 
   /** Waits on `list` until woken or the timeout; false on timeout. */
@@ -133,15 +147,15 @@ export class FlowImpl implements Flow {
     const deadline = this.readTimeout === null ? null : Date.now() + this.readTimeout;
     for (;;) {
       this.checkOpen();
-      const pkt = this.ep.take();
+      const pkt = this.path.take();
       if (pkt) return pkt;
       if (this.peerTimedOut) fail('EFLOWPEER', `flow ${this.fd}: the peer has been silent for more than ${this.qos.timeout} ms`);
-      if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
+      if (this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
       if (this.flagBits & FlowFlags.RNOBLOCK) fail('EAGAIN', `no packet waiting on flow ${this.fd}`);
       const left = deadline === null ? null : deadline - Date.now();
       if (left !== null && left <= 0) fail('ETIMEDOUT', `read on flow ${this.fd} timed out`);
       const woke = await this.wait(this.readers, left);
-      if (!woke && deadline !== null && Date.now() >= deadline && this.ep.rxLength === 0 && !this.ep.down) {
+      if (!woke && deadline !== null && Date.now() >= deadline && this.path.rxLength === 0 && !this.path.down) {
         fail('ETIMEDOUT', `read on flow ${this.fd} timed out after ${this.readTimeout} ms`);
       }
     }
@@ -191,9 +205,9 @@ export class FlowImpl implements Flow {
     for (;;) {
       this.checkOpen();
       if ((this.flagBits & FlowFlags.ACCMODE) === FlowFlags.RDONLY) fail('EPERM', `flow ${this.fd} is read-only`);
-      if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
-      if (this.ep.send(data)) return;
-      if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer is unreachable`);
+      if (this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
+      if (this.path.send(data)) return;
+      if (this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer is unreachable`);
       if (this.flagBits & FlowFlags.WNOBLOCK) fail('EAGAIN', `flow ${this.fd}: the peer's window is full`);
       const left = deadline === null ? null : deadline - Date.now();
       if (left !== null && left <= 0) fail('ETIMEDOUT', `write on flow ${this.fd} timed out`);
@@ -204,8 +218,8 @@ export class FlowImpl implements Flow {
   /** Synchronous write attempt for hot loops: false when the window is full. */
   tryWrite(data: Uint8Array): boolean {
     this.checkOpen();
-    if (this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
-    return this.ep.send(data);
+    if (this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
+    return this.path.send(data);
   }
 
   /** Synchronous read attempt: a whole SDU or undefined when none is queued. */
@@ -216,20 +230,23 @@ export class FlowImpl implements Flow {
       this.partial = undefined;
       return pkt.subarray(off);
     }
-    const pkt = this.ep.take();
+    const pkt = this.path.take();
     if (!pkt && this.peerTimedOut) fail('EFLOWPEER', `flow ${this.fd}: the peer timed out`);
-    if (!pkt && this.ep.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
+    if (!pkt && this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down`);
     return pkt;
   }
 
   /** Resolves when a packet is queued, the flow goes down, or after `timeout` ms. */
   async readable(timeout: number | null = null): Promise<boolean> {
-    if (this.ep.rxLength > 0 || this.partial || this.ep.down || this.peerTimedOut) return true;
+    if (this.path.rxLength > 0 || this.partial || this.path.down || this.peerTimedOut) return true;
     return this.wait(this.readers, timeout);
   }
 
   dealloc(): Promise<void> {
     this.deallocating ??= (async () => {
+      // A reliable flow lingers until what it sent is acknowledged (bounded).
+      if (this.path.frctFlags !== undefined && this.path.frctFlags & 0o4) await this.path.drain(LINGER_MAX_MS);
+      this.path.stop();
       this.deallocated = true;
       this.keepalive?.stop();
       this.wake(this.readers);
@@ -268,7 +285,11 @@ export class FlowImpl implements Flow {
         return this.txQueueLength;
       case Fccntl.FRCTSFLAGS:
       case Fccntl.FRCTGFLAGS:
-        fail('EPERM', `flow ${this.fd} has no FRCT (its QoS is not in-order)`);
+        if (this.path.frctFlags === undefined) fail('EPERM', `flow ${this.fd} has no FRCT (its QoS is not in-order)`);
+        if (cmd === Fccntl.FRCTGFLAGS) return this.path.frctFlags;
+        if (typeof arg !== 'number') fail('EINVAL', 'FRCTSFLAGS takes a number');
+        this.path.frctFlags = arg;
+        return 0;
       default:
         fail('ENOTSUP', `fccntl command ${cmd} is not supported`);
     }

@@ -67,10 +67,10 @@ export class ProcessImpl implements Process, FlowHost {
     fail('ENOMEM', `this process has ${FD_MAX - FD_MIN} flows open already`);
   }
 
-  private adopt(id: number, peerPid: number, qos: QosSpec): FlowImpl {
+  private adopt(id: number, peerPid: number, qos: QosSpec, mpl: number): FlowImpl {
     const fd = this.allocFd();
     const ep = this.plane.endpoint(id, peerPid);
-    const flow = new FlowImpl(fd, id, Object.freeze(qos), ep, this);
+    const flow = new FlowImpl(fd, id, Object.freeze(qos), ep, this, mpl);
     this.flows.set(fd, flow);
     return flow;
   }
@@ -91,7 +91,7 @@ export class ProcessImpl implements Process, FlowHost {
       );
       if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow allocation without flow info');
       const info = flowInfoFromMsg(reply.flowInfo);
-      return this.adopt(info.id, info.n1Pid, info.qos);
+      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl);
     } finally {
       this.plane.hold(-1);
     }
@@ -110,7 +110,7 @@ export class ProcessImpl implements Process, FlowHost {
       );
       if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow accept without flow info');
       const info = flowInfoFromMsg(reply.flowInfo);
-      return this.adopt(info.id, info.n1Pid, info.qos);
+      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl);
     } finally {
       this.plane.hold(-1);
     }

@@ -39,8 +39,10 @@
  * 2. Non-reliable receive (reference: lwe := seqno of each arrival, SDUs left
  *    in other slots are delivered 256 SDUs later, rwe never follows lwe so the
  *    window shrinks with every loss): here arrivals are queued by seqno and
- *    read() returns the lowest queued seqno >= lwe, skipping the gap; late
- *    arrivals behind the delivery point are dropped; rwe = lwe + 256 always.
+ *    read() returns them in order; a hole at the delivery point is skipped
+ *    once it is overdue (reorderWaitMs, default 10 ms, after the first SDU
+ *    queued behind it arrived), so reordered SDUs are not lost; SDUs arriving
+ *    behind the delivery point are dropped (late); rwe = lwe + 256 always.
  * 3. Retransmissions re-run the full send path (WIRE.md §7.10): the engine
  *    keeps its own copy of each unacknowledged SDU and hands out a freshly
  *    built plain PDU for every (re)transmission, so the owner encrypts and
@@ -49,14 +51,16 @@
  *    The retransmitted header carries the current ACK/FC, not stale ones.
  * 4. Retransmission strategy: one RTO timer for the oldest unacknowledged SDU
  *    (RFC 6298 style) instead of one timer per packet; on expiry only that SDU
- *    is resent and the RTO doubles (capped at min(maxRtoMs = 60 s, R/2)); the next RTT
- *    sample recomputes it. Fast retransmit: the receiver sends an immediate
- *    ACK when an SDU arrives behind a hole at its ack point (at most 4 per
- *    hole); the third duplicate ACK (ACK without DATA, ackno = sender lwe, not
- *    a window update) resends the oldest SDU. Partial ACKs during recovery
- *    resend the next oldest at once (NewReno). Karn: a retransmission at or
- *    below the RTT probe cancels the probe. Duplicates are answered with an
- *    immediate ACK+FC.
+ *    is resent and the RTO doubles (capped at min(maxRtoMs = 15 s, R/8)); the
+ *    back-off is cleared by the next ACK that acknowledges new data. Fast
+ *    retransmit: the receiver sends an immediate ACK+FC for every SDU that
+ *    arrives behind a hole at its ack point (a duplicate ACK); every third
+ *    duplicate ACK (ACK without DATA, ackno = sender lwe, no window advance)
+ *    resends the oldest SDU if it was last sent more than one SRTT ago.
+ *    Partial ACKs during recovery resend the new oldest SDU at once (NewReno).
+ *    Karn: resending an SDU at or below the RTT probe cancels the probe
+ *    (its cumulative ACK would include the repair time). Duplicates are
+ *    answered with an immediate ACK+FC.
  * 5. Bounded memory: at most `window` (256) SDUs unacknowledged, whatever the
  *    peer advertises and also with FRCTFRESCNTL cleared; the reorder queue
  *    holds at most `window` SDUs.
@@ -71,7 +75,9 @@
  *    side "active" and it then rejected the peer's first DRF); the sender
  *    counts retransmissions and probes as activity too, so it never starts a
  *    new run while the receiver still considers the old one alive.
- * 8. Stale or shrinking FC never moves the sender's rwe backward; ACKs beyond
+ * 8. The 24-bit window is widened to the 32-bit value nearest the current
+ *    rwe (either direction; the reference only corrects upward roll-over); a
+ *    stale or shrinking FC never moves the sender's rwe backward; ACKs beyond
  *    the next seqno to send are ignored.
  * 9. FRCTSFLAGS: setFlags sets FRCTFRESCNTL and FRCTFLINGER as given (the
  *    reference can only clear them); FRCTFRTX stays fixed by the QoS.
@@ -80,9 +86,16 @@
  *    the last 10 ms; the A (10 s) limit only applies to piggy-backed ACKs.
  *
  * Callbacks: out.* may be invoked synchronously from write(), receive(),
- * read() is silent, tick() and close(). onReadable/onWritable/onDown run after
- * the engine state is consistent, so they may call read()/write(). out.send
- * must not synchronously re-enter receive() (queue the delivery instead).
+ * tick(), setFlags() and close(); read() never calls out. onReadable,
+ * onWritable and onDown run last, with the engine state consistent, so they
+ * may call read()/write()/close(). onReadable is edge-like ("more became
+ * readable"): read until undefined. out.send must not synchronously re-enter
+ * receive() (queue the delivery instead).
+ *
+ * Timers: one TimerQueue per engine (timers.ts, 1 ms resolution, deadlines
+ * rounded up): RTO, delayed ACK / window update, window probe, give-up and the
+ * non-reliable reorder wait. The owner keeps one OS timer at nextDeadline().
+ * Times are ms from init.now() (monotonic; fractions allowed).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -120,8 +133,11 @@ export const FRCT_DEFAULTS = {
   rdvIntervalMs: 100,
   rdvMaxIntervalMs: 1_000,
   initialRtoMs: 1_000,
-  maxRtoMs: 60_000,
+  /** Cap of the backed-off RTO (also never more than R/8, so R covers several tries). */
+  maxRtoMs: 15_000,
   dupAckThreshold: 3,
+  /** Non-reliable: how long a hole may hold back later SDUs before it is skipped. */
+  reorderWaitMs: 10,
   timerResolutionMs: 1,
 } as const;
 
@@ -149,6 +165,8 @@ export interface FrctInit {
   initialRtoMs?: number;
   maxRtoMs?: number;
   dupAckThreshold?: number;
+  /** Non-reliable: wait this long for a missing SDU before skipping it (0 = skip at once). */
+  reorderWaitMs?: number;
   timerResolutionMs?: number;
 }
 
@@ -241,6 +259,7 @@ export class Frct {
   private readonly rdvMax: number;
   private readonly maxRto: number;
   private readonly dupThresh: number;
+  private readonly reorderWait: number;
   private readonly sndInact: number;
   private readonly rcvInact: number;
 
@@ -249,6 +268,7 @@ export class Frct {
   private readonly ackTimer: Timer;
   private readonly rdvTimer: Timer;
   private readonly giveUpTimer: Timer;
+  private readonly gapTimer: Timer;
   private readonly rtt: RttEstimator;
 
   private isDown = false;
@@ -263,6 +283,7 @@ export class Frct {
   private probe: { seq: number; t: number } | undefined;
   private recover: number | undefined;
   private dupAcks = 0;
+  private backoff = 0;
   private rdvInterval: number;
   private lastResponse = -Infinity;
   private waiting = false;
@@ -276,12 +297,12 @@ export class Frct {
   private rcvHigh = 0;
   private rcvAct = -Infinity;
   private readonly rq: (Buffer | undefined)[];
+  /** Non-reliable: arrival time of each queued SDU. */
+  private readonly rqAt: Float64Array;
   private buffered = 0;
   private carry: Buffer[] = [];
   private ackedLwe = 0;
   private advRwe = 0;
-  private holeSeq = -1;
-  private holeAcks = 0;
 
   private pendingReadable = false;
   private readonly c: Counters = {
@@ -324,8 +345,9 @@ export class Frct {
     this.rdvInitial = init.rdvIntervalMs ?? d.rdvIntervalMs;
     this.rdvMax = Math.max(this.rdvInitial, init.rdvMaxIntervalMs ?? d.rdvMaxIntervalMs);
     // Retransmissions must come often enough to get an answer before R runs out.
-    this.maxRto = Math.min(init.maxRtoMs ?? d.maxRtoMs, this.R / 2);
+    this.maxRto = Math.min(init.maxRtoMs ?? d.maxRtoMs, this.R / 8);
     this.dupThresh = init.dupAckThreshold ?? d.dupAckThreshold;
+    this.reorderWait = init.reorderWaitMs ?? d.reorderWaitMs;
     const mpl = Math.max(0, init.mpl);
     this.sndInact = inactMs(3 * mpl + this.A + this.R);
     this.rcvInact = inactMs(2 * mpl + this.A + this.R);
@@ -343,10 +365,12 @@ export class Frct {
     this.ackTimer = this.q.timer((now) => this.onAckTimer(now));
     this.rdvTimer = this.q.timer((now) => this.onRdvTimer(now));
     this.giveUpTimer = this.q.timer((now) => this.onGiveUpTimer(now));
+    this.gapTimer = this.q.timer((now) => this.updateGap(now));
     this.rtt = new RttEstimator(init.initialRtoMs ?? d.initialRtoMs);
 
     this.rtxBuf = this.reliable ? new Array<RtxEntry | undefined>(this.W).fill(undefined) : [];
     this.rq = new Array<Buffer | undefined>(this.W).fill(undefined);
+    this.rqAt = new Float64Array(this.reliable ? 0 : this.W);
   }
 
   // ------------------------------------------------------------------ API
@@ -405,7 +429,7 @@ export class Frct {
         transmissions: 1,
       };
       this.probe ??= { seq, t: now };
-      if (!this.rtxTimer.pending) this.rtxTimer.set(now + this.rtt.rtoMs);
+      if (!this.rtxTimer.pending) this.rtxTimer.set(now + this.rto());
     } else {
       this.sndLwe = seqAdd(seq, 1);
     }
@@ -463,15 +487,18 @@ export class Frct {
     }
     if (this.buffered === 0) return undefined;
     let s = this.rcvLwe;
-    if (this.reliable) {
-      if (this.rq[s & this.mask] === undefined) return undefined;
-    } else {
-      let n = 0;
-      while (this.rq[s & this.mask] === undefined && n < this.W) {
-        s = seqAdd(s, 1);
-        n++;
+    if (this.rq[s & this.mask] === undefined) {
+      if (this.reliable) return undefined;
+      // Non-reliable: a hole at the delivery point. Skip it only once it is
+      // overdue, else wait for a reordered SDU to fill it.
+      const now = this.nowFn();
+      if (this.gapDue() > now) {
+        this.updateGap(now);
+        return undefined;
       }
-      this.c.skipped += n;
+      const first = this.firstQueued();
+      this.c.skipped += seqDist(s, first);
+      s = first;
     }
     const slot = s & this.mask;
     const b = this.rq[slot]!;
@@ -485,6 +512,7 @@ export class Frct {
     this.c.delivered++;
     if (!this.isClosed && !this.isDown && this.rcvRun) {
       if (this.reliable || this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(this.nowFn() + this.ackDelay);
+      if (!this.reliable) this.updateGap(this.nowFn());
     }
     return b;
   }
@@ -492,8 +520,9 @@ export class Frct {
   /** Whether read() would return an SDU. */
   readable(): boolean {
     if (this.carry.length > 0) return true;
-    if (this.reliable) return this.rq[this.rcvLwe & this.mask] !== undefined;
-    return this.buffered > 0;
+    if (this.rq[this.rcvLwe & this.mask] !== undefined) return true;
+    if (this.reliable || this.buffered === 0) return false;
+    return this.gapDue() <= this.nowFn();
   }
 
   /** When tick() must run next (ms, same clock as init.now), or undefined. */
@@ -512,6 +541,11 @@ export class Frct {
   /** SDUs sent and not yet acknowledged (always 0 on non-reliable flows). */
   unacked(): number {
     return this.reliable ? seqDist(this.sndLwe, this.sndSeq) : 0;
+  }
+
+  /** SDUs received and not yet read (O(1); the same as stats.queued). */
+  queued(): number {
+    return this.buffered + this.carry.length;
   }
 
   /** Deallocation must wait: FRCTFLINGER set and unacknowledged data remains. */
@@ -562,10 +596,10 @@ export class Frct {
       rttSamples: this.rtt.samples,
       srttMs: this.rtt.srttMs,
       rttMs: this.rtt.srttMs,
-      rtoMs: this.rtt.rtoMs,
+      rtoMs: this.rto(),
       window,
       unacked: this.unacked(),
-      queued: this.buffered + this.carry.length,
+      queued: this.queued(),
     };
   }
 
@@ -608,20 +642,36 @@ export class Frct {
   private retransmit(seq: number, now: number): void {
     const e = this.rtxBuf[seq & this.mask];
     if (e === undefined) return;
-    if (this.probe && !after(seq, this.probe.seq)) this.probe = undefined; // Karn
+    // Karn: the ACK covering the probe is delayed (or caused) by this resend.
+    if (this.probe && !after(seq, this.probe.seq)) this.probe = undefined;
     const pdu = dataPdu(seq, e.data, { drf: e.drf, ...this.piggyback(now) });
     e.lastSent = now;
     e.transmissions++;
     this.sndAct = now;
     this.c.retransmitted++;
-    this.rtxTimer.set(now + this.rtt.rtoMs);
+    this.rtxTimer.set(now + this.rto());
     this.out.send(pdu);
+  }
+
+  /** Current retransmission timeout including back-off (ms). */
+  private rto(): number {
+    return Math.min(this.maxRto, this.rtt.rtoMs * 2 ** this.backoff);
+  }
+
+  /** Resend the oldest SDU unless it was (re)sent less than about one RTT ago. */
+  private retransmitOldestIfStale(now: number): boolean {
+    const e = this.rtxBuf[this.sndLwe & this.mask];
+    if (e === undefined) return false;
+    const gap = this.rtt.samples > 0 ? this.rtt.srttMs : this.rto();
+    if (now - e.lastSent < gap) return false;
+    this.retransmit(this.sndLwe, now);
+    return true;
   }
 
   private onRtxTimer(now: number): void {
     if (this.unacked() === 0) return;
     this.c.timeouts++;
-    this.rtt.backoff(this.maxRto);
+    if (this.rtt.rtoMs * 2 ** this.backoff < this.maxRto) this.backoff++;
     this.dupAcks = 0;
     this.recover = this.sndSeq;
     this.retransmit(this.sndLwe, now);
@@ -647,14 +697,16 @@ export class Frct {
       for (let s = this.sndLwe; s !== ackno; s = seqAdd(s, 1)) this.rtxBuf[s & this.mask] = undefined;
       this.sndLwe = ackno;
       this.dupAcks = 0;
+      this.backoff = 0;
       if (this.probe && after(ackno, this.probe.seq)) {
         this.rtt.sample(now - this.probe.t);
         this.probe = undefined;
       }
-      if (this.unacked() > 0) this.rtxTimer.set(now + this.rtt.rtoMs);
+      if (this.unacked() > 0) this.rtxTimer.set(now + this.rto());
       else this.rtxTimer.clear();
       if (this.recover !== undefined) {
-        if (before(this.sndLwe, this.recover)) this.retransmit(this.sndLwe, now);
+        // Partial ACK during recovery: the new oldest is most likely the next hole.
+        if (before(this.sndLwe, this.recover)) this.retransmitOldestIfStale(now);
         else this.recover = undefined;
       }
     } else if (
@@ -665,10 +717,12 @@ export class Frct {
       !fcAdvanced
     ) {
       this.dupAcks++;
-      if (this.dupAcks === this.dupThresh && this.recover === undefined) {
-        this.recover = this.sndSeq;
-        this.c.fastRetransmits++;
-        this.retransmit(this.sndLwe, now);
+      if (this.dupAcks >= this.dupThresh) {
+        this.dupAcks = 0;
+        if (this.retransmitOldestIfStale(now)) {
+          this.recover ??= this.sndSeq;
+          this.c.fastRetransmits++;
+        }
       }
     }
     this.afterWindowChange(now);
@@ -762,8 +816,6 @@ export class Frct {
     this.rcvHigh = seq;
     this.ackedLwe = seq;
     this.advRwe = seqAdd(seq, this.startWindow);
-    this.holeSeq = -1;
-    this.holeAcks = 0;
   }
 
   private handleRdvs(h: FrctHeader): void {
@@ -805,6 +857,7 @@ export class Frct {
       return;
     }
     this.rq[slot] = Buffer.from(pdu.subarray(FRCT_HDR_LEN));
+    if (!this.reliable) this.rqAt[slot] = now;
     this.buffered++;
     this.c.received++;
     if (after(seqAdd(seq, 1), this.rcvHigh)) this.rcvHigh = seqAdd(seq, 1);
@@ -815,28 +868,53 @@ export class Frct {
       this.pendingReadable = true;
     } else {
       this.c.outOfOrder++;
-      if (!this.reliable) this.pendingReadable = true;
-      else if (this.rcvLwe === this.rcvNext) {
-        // A hole right at our ack point: tell the sender now (duplicate ACKs).
-        if (this.holeSeq !== this.rcvNext) {
-          this.holeSeq = this.rcvNext;
-          this.holeAcks = 0;
-        }
-        if (this.holeAcks <= this.dupThresh) {
-          this.holeAcks++;
-          ackNow = true;
-        }
+      if (!this.reliable) {
+        if (this.rq[this.rcvLwe & this.mask] === undefined) this.updateGap(now);
+        else this.pendingReadable = true;
       }
+      // A hole right at our ack point: tell the sender at once (duplicate ACKs).
+      else if (this.rcvLwe === this.rcvNext) ackNow = true;
     }
     if (ackNow) this.sendAckNow();
     else if (this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(now + this.ackDelay);
   }
 
+  /** Non-reliable: lowest queued seqno (buffered > 0). */
+  private firstQueued(): number {
+    let s = this.rcvLwe;
+    for (let n = 0; n < this.W && this.rq[s & this.mask] === undefined; n++) s = seqAdd(s, 1);
+    return s;
+  }
+
+  /**
+   * Non-reliable, hole at lwe with SDUs queued behind it: when the hole may be
+   * skipped. A reordered SDU is expected within reorderWait of the first SDU
+   * queued after it.
+   */
+  private gapDue(): number {
+    return this.rqAt[this.firstQueued() & this.mask]! + this.reorderWait;
+  }
+
+  /** Non-reliable: keep the gap timer in step with the hole at lwe (if any). */
+  private updateGap(now: number): void {
+    if (this.reliable || this.isClosed || this.isDown) return;
+    if (this.buffered === 0 || this.rq[this.rcvLwe & this.mask] !== undefined) {
+      this.gapTimer.clear();
+      return;
+    }
+    const due = this.gapDue();
+    if (due <= now) {
+      this.gapTimer.clear();
+      this.pendingReadable = true;
+    } else {
+      this.gapTimer.set(due);
+    }
+  }
+
   private advanceRcvNext(): void {
-    let n = 0;
-    while (this.rq[this.rcvNext & this.mask] !== undefined && n < this.W) {
+    const rwe = this.rcvRwe();
+    while (before(this.rcvNext, rwe) && this.rq[this.rcvNext & this.mask] !== undefined) {
       this.rcvNext = seqAdd(this.rcvNext, 1);
-      n++;
     }
   }
 

@@ -11,8 +11,8 @@
  *   then:            srtt = max(1 us, srtt), mdev = max(100 ns, mdev),
  *                    rto = max(250 us, srtt + 4 * mdev)
  *
- * Initial state: srtt 0, mdev 10 ms, rto 1 s. A timeout doubles the RTO
- * (capped); the next sample recomputes it from srtt and mdev.
+ * Initial state: srtt 0, mdev 10 ms, rto 1 s. Back-off after timeouts is
+ * the engine's business (frct.ts), so this stays a pure estimator.
  */
 
 export const SRTT_MIN_NS = 1_000;
@@ -57,11 +57,6 @@ export class RttEstimator {
     this.srtt = Math.max(SRTT_MIN_NS, srtt);
     this.mdev = Math.max(MDEV_MIN_NS, mdev);
     this.rto = Math.max(RTO_MIN_NS, this.srtt + this.mdev * 2 ** MDEV_SHIFT);
-  }
-
-  /** A retransmission timeout expired: double the RTO, at most maxMs. */
-  backoff(maxMs: number): void {
-    this.rto = Math.min(Math.round(maxMs * 1e6), this.rto * 2);
   }
 
   get samples(): number {

@@ -33,17 +33,42 @@ export class Sim {
   readonly now = (): number => this.t;
 
   at(at: number, fn: () => void): void {
+    // binary min-heap on (at, n)
+    const h = this.ev;
     const e = { at, n: this.n++, fn };
-    // binary insertion keeps (at, n) order
-    let lo = 0;
-    let hi = this.ev.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const m = this.ev[mid]!;
-      if (m.at < at || (m.at === at && m.n < e.n)) lo = mid + 1;
-      else hi = mid;
+    let i = h.length;
+    h.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!Sim.less(e, h[p]!)) break;
+      h[i] = h[p]!;
+      i = p;
     }
-    this.ev.splice(lo, 0, e);
+    h[i] = e;
+  }
+
+  private static less(a: Ev, b: Ev): boolean {
+    return a.at < b.at || (a.at === b.at && a.n < b.n);
+  }
+
+  private pop(): Ev {
+    const h = this.ev;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const c = r < h.length && Sim.less(h[r]!, h[l]!) ? r : l;
+        if (!Sim.less(h[c]!, last)) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
   }
 
   /** Advance to the next event or engine deadline not after `limit`; false when there is none. */
@@ -55,7 +80,7 @@ export class Sim {
     }
     if (next === Infinity || next > limit) return false;
     if (next > this.t) this.t = next;
-    while (this.ev.length > 0 && this.ev[0]!.at <= this.t) this.ev.shift()!.fn();
+    while (this.ev.length > 0 && this.ev[0]!.at <= this.t) this.pop().fn();
     for (const f of this.engines) {
       const d = f.nextDeadline();
       if (d !== undefined && d <= this.t) f.tick();
@@ -65,7 +90,7 @@ export class Sim {
   }
 
   /** Run until pred() holds (checked after each step) or time passes `until`; returns pred(). */
-  runUntil(pred: () => boolean, until: number, maxSteps = 5_000_000): boolean {
+  runUntil(pred: () => boolean, until: number, maxSteps = 300_000): boolean {
     let s = 0;
     while (!pred()) {
       if (!this.step(until) || ++s > maxSteps) {
