@@ -16,6 +16,7 @@ import { UdpDirectory } from './directory.js';
 import { ddnsClient } from './ddns.js';
 import { PendingTable } from '../common/pending.js';
 import { IMPAIR_KEYS, Impairment, parseImpair } from './impair.js';
+import { Mmsg, ip4ToU32, u32ToIp4 } from './mmsg.js';
 
 /** Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max): room for bursts. */
 const SOCK_BUF = 4 << 20;
@@ -33,6 +34,8 @@ interface UdpFlow {
   /** Our eid: the flow id irmd gave the N+1 flow here. */
   eid: number;
   remoteAddr: string;
+  /** remoteAddr as a u32 (udp4), for the batched path. */
+  remoteIp: number;
   remotePort: number;
   /** The peer's eid, once known. */
   remoteEid: number | undefined;
@@ -53,6 +56,13 @@ export interface UdpCounters {
   windowDrops: number;
 }
 
+/** The fd of a bound dgram socket (Node keeps it in internal state), or undefined. */
+function socketFd(s: dgram.Socket): number | undefined {
+  const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
+  const fd = key ? (s as unknown as Record<symbol, { handle?: { fd?: number } }>)[key]?.handle?.fd : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
 export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
   const maxSdu = family === 4 ? MAX_SDU_V4 : MAX_SDU_V6;
   const flows = new Map<number, UdpFlow>();
@@ -63,6 +73,9 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
   let port = UDP_DEFAULT_PORT;
   let dir: UdpDirectory | undefined;
   let impair: Impairment | undefined;
+  /** Batched send and receive (udp4 on Linux with koffi), else undefined. */
+  let mm: Mmsg | undefined;
+  const ipNum = (addr: string): number => (family === 4 ? ip4ToU32(addr) : 0);
   const eidBuf = (eid: number): Buffer => {
     const b = Buffer.allocUnsafe(EID_LEN);
     b.writeUInt32BE(eid >>> 0);
@@ -78,12 +91,19 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
   const drain = (f: UdpFlow): void => {
     const ep = f.ep;
     if (!ep || f.remoteEid === undefined) return;
-    const head = eidBuf(f.remoteEid);
+    let head: Buffer | undefined;
     for (let pkt = ep.take(); pkt; pkt = ep.take()) {
       if (pkt.length > maxSdu) {
         counters.oversize++;
         continue;
       }
+      if (mm) {
+        // Copied into the batch; out with one sendmmsg at the end of this tick.
+        counters.txDatagrams++;
+        mm.send(f.remoteEid, pkt, f.remoteIp, f.remotePort);
+        continue;
+      }
+      head ??= eidBuf(f.remoteEid);
       if (impair) impair.submit([head, pkt], f.remoteAddr, f.remotePort);
       else sendTo([head, pkt], f.remoteAddr, f.remotePort);
     }
@@ -107,7 +127,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       sendTo(encodeFlowReply(m.sEid, 0, resultOf(e), new Uint8Array(0)), addr, p);
       return;
     }
-    const f: UdpFlow = { eid: acc.flowId, remoteAddr: addr, remotePort: p, remoteEid: m.sEid, ep: undefined, pendingOut: false, pendingIn: true };
+    const f: UdpFlow = { eid: acc.flowId, remoteAddr: addr, remoteIp: ipNum(addr), remotePort: p, remoteEid: m.sEid, ep: undefined, pendingOut: false, pendingIn: true };
     flows.set(f.eid, f);
     attach(f, acc.pid);
     incoming.set(f.eid, f);
@@ -135,7 +155,11 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     ipcp.flowAllocReply(f.eid, UDP_MPL, m.response, m.pk).catch((e) => ipcp.log.err(`Failed to answer flow ${f.eid}: ${(e as Error).message}`));
   };
 
-  const onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+  /**
+   * One datagram from `from` (a dotted address from dgram, or a u32 from the
+   * batched path, whose `msg` is a view to copy before keeping).
+   */
+  const onDatagram = (msg: Buffer, from: string | number, fromPort: number): void => {
     counters.rxDatagrams++;
     if (msg.length < EID_LEN) {
       counters.malformed++;
@@ -143,13 +167,14 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     }
     const eid = msg.readUInt32BE(0);
     if (eid === 0) {
-      const m = decodeMgmt(msg);
+      const m = decodeMgmt(typeof from === 'number' ? Buffer.from(msg) : msg);
       if (typeof m === 'string') {
         counters.malformed++;
         return;
       }
-      if (m.code === MgmtCode.FLOW_REQ) void onFlowReq(m, rinfo.address, rinfo.port);
-      else onFlowReply(m, rinfo.address, rinfo.port);
+      const addr = typeof from === 'number' ? u32ToIp4(from) : from;
+      if (m.code === MgmtCode.FLOW_REQ) void onFlowReq(m, addr, fromPort);
+      else onFlowReply(m, addr, fromPort);
       return;
     }
     const f = flows.get(eid);
@@ -157,7 +182,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       if (counters.unknownEid++ % 1000 === 0) ipcp.log.dbg(`Datagram for unknown eid ${eid} (${counters.unknownEid} so far).`);
       return;
     }
-    if (f.remoteAddr !== rinfo.address || f.remotePort !== rinfo.port) {
+    if ((typeof from === 'number' ? f.remoteIp !== from : f.remoteAddr !== from) || f.remotePort !== fromPort) {
       counters.wrongSource++;
       return;
     }
@@ -200,7 +225,16 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
           resolve();
         });
       }).catch((e: NodeJS.ErrnoException) => fail('EIPCP', `cannot bind UDP ${c.ip} port ${port}: ${e.code ?? e.message}`));
-      s.on('message', onDatagram);
+      if (family === 4 && !impair) {
+        // What sendmmsg could not send at once (socket buffer full) goes through dgram, which queues it.
+        mm = Mmsg.open(socketFd(s), EID_LEN + maxSdu, (d, a, p) => sock?.send(d, p, a));
+      }
+      // The first datagram of a wakeup comes from dgram; the batched path reads the rest.
+      const batchRx = mm ? (msg: Buffer, ip: number, p: number): void => onDatagram(msg, ip, p) : undefined;
+      s.on('message', (msg, rinfo) => {
+        onDatagram(msg, rinfo.address, rinfo.port);
+        if (batchRx) mm?.drain(batchRx);
+      });
       s.on('error', (e) => ipcp.log.err(`UDP socket error: ${e.message}`));
       sock = s;
       ipcp.log.info(`Bootstrapped IPCP over UDP${family} with pid ${process.pid}.`);
@@ -227,7 +261,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       const addr = await dir!.resolve(req.hash);
       if (!addr) fail('ENAME', 'the name could not be resolved in this UDP layer');
       if (flows.has(req.flowId)) fail('EINVAL', `flow ${req.flowId} exists already`);
-      const f: UdpFlow = { eid: req.flowId, remoteAddr: addr, remotePort: port, remoteEid: undefined, ep: undefined, pendingOut: true, pendingIn: false };
+      const f: UdpFlow = { eid: req.flowId, remoteAddr: addr, remoteIp: ipNum(addr), remotePort: port, remoteEid: undefined, ep: undefined, pendingOut: true, pendingIn: false };
       flows.set(f.eid, f);
       attach(f, req.pid);
       sendTo(encodeFlowReq(f.eid, req.qos, req.hash, req.pk), addr, port);
@@ -262,6 +296,8 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
 
     async stop() {
       impair?.stop();
+      mm?.close();
+      mm = undefined;
       sock?.close();
       for (const f of flows.values()) f.ep?.close();
     },
