@@ -11,7 +11,7 @@ import { irm_msg_code } from '../../proto/gen/irm_pb.js';
 import { flow_info_msgSchema, ipcp_info_msgSchema } from '../../proto/gen/model_pb.js';
 import { CtrlConn } from '../../common/ctrl/channel.js';
 import { OuroborosError, fail, reasonOf, resultOf } from '../../common/errors.js';
-import { paths } from '../../common/rundir.js';
+import { paths, takeRundirArg } from '../../common/rundir.js';
 import { IPCP_TYPE_NAMES, IpcpState, type IpcpType, type LayerInfo } from '../../common/ipcp-types.js';
 import { ipcpConfigFromMsg, qosFromMsg, qosToMsg } from '../../common/convert.js';
 import type { Logger } from '../../common/log.js';
@@ -314,8 +314,18 @@ export class Ipcp {
   }
 }
 
-/** Parses the reference's IPCP argv: `<irmd pid> <ipcp name> [log-to-syslog]`. */
-export function parseIpcpArgs(argv: string[], bin: string): { irmdPid: number; name: string } {
+/**
+ * Parses the reference's IPCP argv: `<irmd pid> <ipcp name> [log-to-syslog]`,
+ * plus o7s's `--rundir DIR` (irmd passes OUROBOROS_RUNDIR in the environment).
+ */
+export function parseIpcpArgs(argv: string[], bin: string): { irmdPid: number; name: string; rundir: string } {
+  let rundir: string;
+  try {
+    rundir = takeRundirArg(argv);
+  } catch (e) {
+    process.stderr.write(`${bin}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   if (argv.length < 2 || argv.length > 3) {
     process.stderr.write(`Usage: ${bin} <irmd pid> <ipcp name> [1]\n(IPCPs are started by irmd: irm ipcp create name <name> type <type>)\n`);
     process.exit(1);
@@ -325,7 +335,7 @@ export function parseIpcpArgs(argv: string[], bin: string): { irmdPid: number; n
     process.stderr.write(`${bin}: bad irmd pid ${argv[0]}\n`);
     process.exit(1);
   }
-  return { irmdPid, name: argv[1]! };
+  return { irmdPid, name: argv[1]!, rundir };
 }
 
 /** Common main for IPCP daemons: signals, errors, lifecycle. */

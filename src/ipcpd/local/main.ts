@@ -4,9 +4,8 @@ import { Ipcp, parseIpcpArgs, runIpcp } from '../common/ipcp.js';
 import { localOps } from './local.js';
 import { IpcpType } from '../../common/ipcp-types.js';
 import { createLogger } from '../../common/log.js';
-import { defaultRundir } from '../../common/rundir.js';
 
-const { irmdPid, name } = parseIpcpArgs(process.argv.slice(2), 'ipcpd-local');
+const { irmdPid, name, rundir } = parseIpcpArgs(process.argv.slice(2), 'ipcpd-local');
 const log = createLogger({ prefix: 'ipcpd/local', out: process.stdout, color: process.stdout.isTTY });
-const ipcp = new Ipcp({ type: IpcpType.LOCAL, name, irmdPid, rundir: defaultRundir(), log });
+const ipcp = new Ipcp({ type: IpcpType.LOCAL, name, irmdPid, rundir, log });
 await runIpcp(ipcp, localOps(ipcp));

@@ -4,9 +4,8 @@ import { Ipcp, parseIpcpArgs, runIpcp } from '../common/ipcp.js';
 import { udpOps } from '../udp/udp.js';
 import { IpcpType } from '../../common/ipcp-types.js';
 import { createLogger } from '../../common/log.js';
-import { defaultRundir } from '../../common/rundir.js';
 
-const { irmdPid, name } = parseIpcpArgs(process.argv.slice(2), 'ipcpd-udp4');
+const { irmdPid, name, rundir } = parseIpcpArgs(process.argv.slice(2), 'ipcpd-udp4');
 const log = createLogger({ prefix: 'ipcpd/udp4', out: process.stdout, color: process.stdout.isTTY });
-const ipcp = new Ipcp({ type: IpcpType.UDP4, name, irmdPid, rundir: defaultRundir(), log });
+const ipcp = new Ipcp({ type: IpcpType.UDP4, name, irmdPid, rundir, log });
 await runIpcp(ipcp, udpOps(ipcp, 4));
