@@ -22,7 +22,7 @@ export class CtrlClient {
   /** Called once when the connection ends (after pending requests failed). */
   onClose: (() => void) | undefined;
 
-  private constructor(private readonly sock: net.Socket, private readonly what: string, private readonly code: 'EIRMD' | 'EIPCP') {
+  private constructor(private readonly sock: net.Socket, private readonly what: string, code: 'EIRMD' | 'EIPCP') {
     const dec = new FrameDecoder();
     sock.on('data', (chunk: Buffer) => {
       let frames;

@@ -2,7 +2,7 @@
 import { type Ctx, FAIL, OK, type Status, codeOf, describe } from './context.js';
 import { matches } from './match.js';
 import { usage } from './usage.js';
-import { listIpcps, parseInteger } from './util.js';
+import { ipcpNameOp, parseInteger } from './util.js';
 
 type Sub = (ctx: Ctx, words: string[]) => Promise<Status>;
 
@@ -110,32 +110,11 @@ export async function bindProcess(ctx: Ctx, words: string[]): Promise<Status> {
 }
 
 /** `irm bind ipcp <ipcp> name <name>`: binds the IPCP's process to the name. */
-export async function bindIpcp(ctx: Ctx, words: string[]): Promise<Status> {
-  if (words[1] === 'help') return ctx.print(usage.bindIpcp), OK;
-  let ipcp: string | undefined;
-  let name: string | undefined;
-  for (let i = 0; i < words.length; i += 2) {
-    const w = words[i]!;
-    if (matches(w, 'name')) name = words[i + 1];
-    else if (matches(w, 'ipcp')) ipcp = words[i + 1];
-    else {
-      ctx.say(`"${w}" is unknown, try "irm bind ipcp".`);
-      return FAIL;
-    }
-  }
-  if (ipcp === undefined || name === undefined) {
-    ctx.print(usage.bindIpcp);
-    return FAIL;
-  }
-  const ipcps = await listIpcps(ctx);
-  if (ipcps === undefined) return FAIL;
-  const target = ipcps.find((p) => p.name === ipcp);
-  if (target === undefined) return OK;
-  const n = name;
-  const r = await ctx.call((api) => api.bindProcess(target.pid, n));
-  if (!r.ok) {
-    ctx.warn(`Failed to bind IPCP ${ipcp} to ${n}: ${describe(r.error)}.`);
-    return FAIL;
-  }
-  return OK;
+export function bindIpcp(ctx: Ctx, words: string[]): Promise<Status> {
+  return ipcpNameOp(ctx, words, {
+    usage: usage.bindIpcp,
+    retry: 'irm bind ipcp',
+    act: (api, pid, name) => api.bindProcess(pid, name),
+    failed: (ipcp, name) => `Failed to bind IPCP ${ipcp} to ${name}`,
+  });
 }

@@ -2,7 +2,7 @@
 import { type Ctx, FAIL, OK, type Status, describe } from './context.js';
 import { matches } from './match.js';
 import { usage } from './usage.js';
-import { listIpcps, parseInteger } from './util.js';
+import { ipcpNameOp, parseInteger } from './util.js';
 
 type Sub = (ctx: Ctx, words: string[]) => Promise<Status>;
 
@@ -91,32 +91,11 @@ export async function unbindProcess(ctx: Ctx, words: string[]): Promise<Status> 
 }
 
 /** `irm unbind ipcp <ipcp> name <name>` */
-export async function unbindIpcp(ctx: Ctx, words: string[]): Promise<Status> {
-  if (words[1] === 'help') return ctx.print(usage.unbindIpcp), OK;
-  let ipcp: string | undefined;
-  let name: string | undefined;
-  for (let i = 0; i < words.length; i += 2) {
-    const w = words[i]!;
-    if (matches(w, 'name')) name = words[i + 1];
-    else if (matches(w, 'ipcp')) ipcp = words[i + 1];
-    else {
-      ctx.say(`"${w}" is unknown, try "irm unbind ipcp".`);
-      return FAIL;
-    }
-  }
-  if (ipcp === undefined || name === undefined) {
-    ctx.print(usage.unbindIpcp);
-    return FAIL;
-  }
-  const ipcps = await listIpcps(ctx);
-  if (ipcps === undefined) return FAIL;
-  const target = ipcps.find((p) => p.name === ipcp);
-  if (target === undefined) return OK;
-  const n = name;
-  const r = await ctx.call((api) => api.unbindProcess(target.pid, n));
-  if (!r.ok) {
-    ctx.warn(`Failed to unbind IPCP ${ipcp} from ${n}: ${describe(r.error)}.`);
-    return FAIL;
-  }
-  return OK;
+export function unbindIpcp(ctx: Ctx, words: string[]): Promise<Status> {
+  return ipcpNameOp(ctx, words, {
+    usage: usage.unbindIpcp,
+    retry: 'irm unbind ipcp',
+    act: (api, pid, name) => api.unbindProcess(pid, name),
+    failed: (ipcp, name) => `Failed to unbind IPCP ${ipcp} from ${name}`,
+  });
 }

@@ -1,5 +1,6 @@
 /** Helpers shared by the `irm` commands. */
-import type { IpcpListEntry } from '../../lib/irm-api.js';
+import type { IpcpListEntry, IrmApi } from '../../lib/irm-api.js';
+import { matches } from './match.js';
 import { IPCP_TYPE_NAMES, type IpcpType } from '../../common/ipcp-types.js';
 import { type Ctx, describe } from './context.js';
 
@@ -29,3 +30,42 @@ export function parseInteger(s: string | undefined): number | undefined {
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : undefined;
 }
+
+/**
+ * `irm bind|unbind ipcp <ipcp> name <name>`: parses the words, finds the IPCP
+ * by name (none: nothing to do, as the reference) and applies `act` to its pid.
+ */
+export async function ipcpNameOp(
+  ctx: Ctx,
+  words: string[],
+  op: { usage: string; retry: string; act: (api: IrmApi, pid: number, name: string) => Promise<void>; failed: (ipcp: string, name: string) => string },
+): Promise<0 | 1> {
+  if (words[1] === 'help') return ctx.print(op.usage), 0;
+  let ipcp: string | undefined;
+  let name: string | undefined;
+  for (let i = 0; i < words.length; i += 2) {
+    const w = words[i]!;
+    if (matches(w, 'name')) name = words[i + 1];
+    else if (matches(w, 'ipcp')) ipcp = words[i + 1];
+    else {
+      ctx.say(`"${w}" is unknown, try "${op.retry}".`);
+      return 1;
+    }
+  }
+  if (ipcp === undefined || name === undefined) {
+    ctx.print(op.usage);
+    return 1;
+  }
+  const ipcps = await listIpcps(ctx);
+  if (ipcps === undefined) return 1;
+  const target = ipcps.find((p) => p.name === ipcp);
+  if (target === undefined) return 0;
+  const n = name;
+  const r = await ctx.call((api) => op.act(api, target.pid, n));
+  if (!r.ok) {
+    ctx.warn(`${op.failed(ipcp, n)}: ${describe(r.error)}.`);
+    return 1;
+  }
+  return 0;
+}
+
