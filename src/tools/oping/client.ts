@@ -81,9 +81,22 @@ export async function runOpingClient(
   const toc = clock.now();
 
   for (const line of run.stats.lines(name, tsDiffUs(toc, tic))) out(line);
+  const fs = flowStatsLine(flow);
+  if (fs) out(fs);
 
   await flow.dealloc().catch(() => undefined);
   return 0;
+}
+
+/**
+ * o7s: one more line for flows with FRCT (in-order QoS), from the flow's
+ * statistics; raw flows print exactly what the reference prints.
+ */
+export function flowStatsLine(flow: Flow): string | undefined {
+  const st = (flow as Flow & { stats?: { crcErrors: number; frct?: { retransmitted: number; duplicates: number; outOfOrder: number; srttMs: number; window: number } } }).stats;
+  const f = st?.frct;
+  if (!f) return undefined;
+  return `frct: ${f.retransmitted} retransmitted, ${f.duplicates} duplicates, ${f.outOfOrder} out of order, ${st.crcErrors} crc errors, srtt ${f.srttMs.toFixed(3)} ms, window ${f.window}`;
 }
 
 /** Default mode: a writer paced by the interval and a reader, side by side. */
