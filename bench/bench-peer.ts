@@ -19,8 +19,8 @@ const lib = async (): Promise<typeof import('../src/lib/index.js')> => import('.
 
 export interface PeerArgs {
   role: 'o7s-server' | 'o7s-client' | 'raw-server' | 'raw-client' | 'raw-relay' | 'udp-server' | 'udp-client';
-  /** echo/ping: round trips; sink/flood: one-way packets. */
-  mode: 'echo' | 'sink' | 'ping' | 'flood';
+  /** echo/ping: round trips; sink/flood: one-way packets; recv/send: goodput of a fixed transfer. */
+  mode: 'echo' | 'sink' | 'ping' | 'flood' | 'recv' | 'send';
   size: number;
   /** o7s: rundir and name to allocate to. */
   rundir?: string;
@@ -47,6 +47,12 @@ export interface PeerArgs {
   /** sink: ms ignored after the first packet, then ms measured. */
   warmMs?: number;
   durMs?: number;
+  /** o7s client: the QoS of the flow it allocates (default raw). */
+  qos?: 'raw' | 'data';
+  /** send: stop after this many bytes (or after `durMs`, whichever first). */
+  bytes?: number;
+  /** recv: the transfer is over when nothing arrived for this long (the last packet may be lost on a raw flow). */
+  idleMs?: number;
   /** Hard bound on the peer's work. */
   maxMs: number;
   /** flood, o7s: 'try' = tryWrite until the window closes, then await write(); 'await' = await write() per packet. */
@@ -196,6 +202,7 @@ async function o7sServer(): Promise<void> {
   emit({ ev: 'flow', id: flow.id, fd: flow.fd });
   try {
     if (args.mode === 'echo') await o7sEcho(flow);
+    else if (args.mode === 'recv') await o7sRecv(flow);
     else await o7sSink(flow);
   } catch (e) {
     if (!stopping) throw e;
@@ -245,7 +252,8 @@ async function o7sSink(flow: FastFlow): Promise<void> {
 async function o7sClient(): Promise<void> {
   const proc = await (await lib()).connect({ rundir: args.rundir!, prog: 'bench-peer' });
   emit({ ev: 'ready', pid: process.pid });
-  const flow = (await proc.flowAlloc(args.name!, { timeout: 15000 })) as FastFlow;
+  const { qos } = await lib();
+  const flow = (await proc.flowAlloc(args.name!, { timeout: 15000, qos: args.qos === 'data' ? qos.data : qos.raw })) as FastFlow;
   emit({ ev: 'flow', id: flow.id, fd: flow.fd });
   onStop(() => void flow.dealloc());
   const buf = payload(args.size);
@@ -257,6 +265,8 @@ async function o7sClient(): Promise<void> {
         if (r.length !== buf.length) throw new Error(`echo of ${r.length} bytes for ${buf.length}`);
       };
       reportRtt(await pingLoop(once, args.warm ?? 1000, args.count ?? 10000, args.maxMs - 1000));
+    } else if (args.mode === 'send') {
+      await o7sSend(flow, buf);
     } else {
       await o7sFlood(flow, buf);
     }
@@ -289,6 +299,106 @@ async function o7sFlood(flow: FastFlow, buf: Buffer): Promise<void> {
     }
   }
   emit({ ev: 'sent', sent });
+}
+
+// ---------------------------------------------------------------- goodput
+
+/** Goodput packets: [u32 BE sequence number][u8 1 on the last one][payload]. */
+const G_LAST = 4;
+
+/**
+ * A fixed transfer: `await write()` of one packet after the other, as fast
+ * as the flow lets the program write, until `bytes` are written or `durMs`
+ * is over; the last packet carries the end mark.
+ */
+async function o7sSend(flow: FastFlow, buf: Buffer): Promise<void> {
+  const total = Math.max(1, Math.floor((args.bytes ?? 20e6) / buf.length));
+  const end = Date.now() + (args.durMs ?? 2000);
+  let n = 0;
+  buf[G_LAST] = 0;
+  // Once a second, where the transfer is: shows a stalled one in the bench's error output.
+  const frct = (): Record<string, unknown> | undefined => (flow as Flow & { stats?: { frct?: Record<string, unknown> } }).stats?.frct;
+  const tick = setInterval(() => emit({ ev: 'progress', packets: n, frct: frct() }), 1000);
+  onStop(() => clearInterval(tick));
+  while (!stopping) {
+    const last = n + 1 >= total || ((n & 63) === 0 && Date.now() >= end);
+    buf.writeUInt32BE(n >>> 0, 0);
+    if (last) buf[G_LAST] = 1;
+    // The flow copies what it is given: the one buffer can carry every number.
+    await flow.write(buf);
+    n++;
+    if (last) break;
+  }
+  clearInterval(tick);
+  const f = (flow as Flow & { stats?: { frct?: { sent: number; retransmitted: number; timeouts: number; fastRetransmits: number } } }).stats?.frct;
+  emit({ ev: 'sent', packets: n, bytes: n * buf.length, ...(f ? { retransmitted: f.retransmitted, timeouts: f.timeouts, fastRetransmits: f.fastRetransmits } : {}) });
+}
+
+/**
+ * The receiving end of a fixed transfer: counts the bytes delivered in order
+ * (sequence number one above the last counted one; with a raw flow every
+ * packet that arrives, gaps being losses) from the first packet to the
+ * last, which carries the end mark, or, when it is lost, to the last one
+ * before `idleMs` of silence. Reports Mb/s of those bytes over that time.
+ */
+async function o7sRecv(flow: FastFlow): Promise<void> {
+  const reliable = args.qos === 'data';
+  const idleMs = args.idleMs ?? 500;
+  let t0 = 0n;
+  let tLast = 0n;
+  let bytes = 0;
+  let packets = 0;
+  let next = 0;
+  let gaps = 0;
+  let disorder = 0;
+  let done = false;
+  const report = (how: string): void => {
+    if (done) return;
+    done = true;
+    const secs = Number(tLast - t0) / 1e9;
+    clearInterval(tick);
+    emit({ ev: 'result', mbps: secs > 0 ? (bytes * 8) / secs / 1e6 : 0, bytes, packets, secs, lost: gaps, disorder, end: how });
+  };
+  const tryRead = flow.tryRead!.bind(flow);
+  const tick = setInterval(() => emit({ ev: 'progress', packets, frct: (flow as Flow & { stats?: { frct?: Record<string, unknown> } }).stats?.frct }), 1000);
+  onStop(() => clearInterval(tick));
+  onStop(() => void flow.dealloc());
+  const take = (p: Buffer): void => {
+    const now = process.hrtime.bigint();
+    if (packets === 0) {
+      t0 = now;
+      emit({ ev: 'window' });
+    }
+    tLast = now;
+    packets++;
+    const s = p.readUInt32BE(0);
+    if (s === next) {
+      bytes += p.length;
+      next++;
+    } else if (s > next && !reliable) {
+      // Raw: what is missing was lost (loopback does not reorder).
+      bytes += p.length;
+      gaps += s - next;
+      next = s + 1;
+    } else {
+      disorder++;
+      if (reliable) throw new Error(`reliable flow delivered packet ${s} where ${next} was due`);
+    }
+    if (p[G_LAST] === 1) report('mark');
+  };
+  // Not `readable()`: on a reliable flow it is true at once while SDUs wait
+  // behind a hole (it counts the reorder queue), and a tryRead/readable loop
+  // then spins without ever letting the missing packet in. read() waits.
+  let timer: NodeJS.Timeout | undefined;
+  const idle = (): Promise<undefined> => new Promise((res) => (timer = setTimeout(() => res(undefined), idleMs)));
+  while (!stopping && !done) {
+    for (let p = tryRead(); p !== undefined && !done; p = tryRead()) take(p);
+    if (done) break;
+    const p = packets === 0 ? await flow.read() : await Promise.race([flow.read(), idle()]);
+    clearTimeout(timer);
+    if (p === undefined) report('idle');
+    else take(p);
+  }
 }
 
 async function finish(proc: Process): Promise<void> {

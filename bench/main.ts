@@ -4,7 +4,8 @@
  * Measures o7s flows (through ipcpd-local, and direct between two programs)
  * against raw Unix stream sockets between two Node processes, and flows over
  * a udp4 layer between two systems against raw UDP datagrams between two
- * Node processes, in the same run, and prints each figure with its ratio
+ * Node processes, and the goodput of reliable (FRCT) flows over udp4 against
+ * raw ones, in the same run, and prints each figure with its ratio
  * o7s / baseline and whether the target is met. See bench/README.md.
  */
 import { mkdtempSync } from 'node:fs';
@@ -14,14 +15,18 @@ import type { PeerArgs } from './bench-peer.js';
 import { Child, cpuNs, killAll, removeDir, tempDir, udpDrops } from './proc.js';
 import { BIN, BenchSystem, NAME_DIRECT, NAME_LOCAL, NAME_UDP, UdpPair, snapshot } from './system.js';
 
-type Path = 'local' | 'direct' | 'udp4';
-type Kind = 'rtt' | 'pps';
+type Path = 'local' | 'direct' | 'udp4' | 'frct';
+type Kind = 'rtt' | 'pps' | 'goodput';
 
 interface Figure {
   name: string;
   path: Path;
   kind: Kind;
   size: number;
+  /** frct: the o7s side's udp4 layer drops this share of the data datagrams each IPCP sends (bootstrap option `drop`). */
+  loss?: number;
+  /** Overrides TARGET. */
+  target?: number;
 }
 
 interface Row {
@@ -40,17 +45,25 @@ interface Row {
   target: number;
 }
 
-const TARGET: Record<Path, Record<Kind, number>> = {
+const TARGET: Record<Path, Partial<Record<Kind, number>>> = {
   /** o7s RTT at most 1.3 times the raw Unix socket pair's; packets/s at least half the raw batched pair's. */
   local: { rtt: 1.3, pps: 0.5 },
   direct: { rtt: 1.3, pps: 0.5 },
   /** Over UDP: RTT at most 1.5 times raw dgram's; packets/s received at least raw dgram's (one send per datagram). */
   udp4: { rtt: 1.5, pps: 1.0 },
+  /** Goodput of a reliable flow over udp4: at least 0.8 of a raw flow's on a lossless layer, 0.5 with 1% loss (per figure). */
+  frct: { goodput: 0.8 },
 };
+
+const targetOf = (f: Figure): number => f.target ?? TARGET[f.path][f.kind]!;
+const unitOf = (kind: Kind): string => (kind === 'rtt' ? 'us' : kind === 'pps' ? 'pkt/s' : 'Mb/s');
 
 const FIGURES: Figure[] = [];
 for (const path of ['local', 'direct', 'udp4'] as const)
   for (const kind of ['rtt', 'pps'] as const) for (const size of [64, 1400]) FIGURES.push({ name: `${path}.${kind}.${size}`, path, kind, size });
+/** A reliable flow (qos.data: FRCT with retransmission, CRC) against a raw one (qos.raw, over the lossless layer), 1400-byte writes. */
+FIGURES.push({ name: 'frct.goodput.lossless', path: 'frct', kind: 'goodput', size: 1400, target: 0.8 });
+FIGURES.push({ name: 'frct.goodput.loss1', path: 'frct', kind: 'goodput', size: 1400, loss: 0.01, target: 0.5 });
 
 interface Options {
   json: boolean;
@@ -89,7 +102,9 @@ const progress = (s: string): void => {
 const RTT = opts.quick ? { warm: 300, count: 2000, ms: 1000 } : { warm: 1000, count: 5000, ms: 1500 };
 const PPS = opts.quick ? { warmMs: 200, durMs: 600 } : { warmMs: 300, durMs: 1000 };
 /** Short alternating rounds, best of each side: the machine is shared and noisy. */
-const ROUNDS = { rtt: opts.rounds || (opts.quick ? 1 : 3), pps: opts.rounds || (opts.quick ? 1 : 3) };
+const ROUNDS = { rtt: opts.rounds || (opts.quick ? 1 : 3), pps: opts.rounds || (opts.quick ? 1 : 3), goodput: opts.rounds || (opts.quick ? 1 : 3) };
+/** Goodput: a transfer of `bytes`, or what the sender writes in `durMs`; the receiver gives up `idleMs` after the last packet. */
+const GOODPUT = opts.quick ? { bytes: 20e6, durMs: 1000, idleMs: 500 } : { bytes: 50e6, durMs: 1500, idleMs: 500 };
 const STEP_MS = 15000;
 
 function peer(name: string, a: PeerArgs, env?: NodeJS.ProcessEnv): Child {
@@ -98,6 +113,11 @@ function peer(name: string, a: PeerArgs, env?: NodeJS.ProcessEnv): Child {
 
 /** `seq`: packets/s with sequence numbers, for the loss (paths that may drop). */
 function peerArgs(kind: Kind, size: number, server: boolean, seq = false): Omit<PeerArgs, 'role'> {
+  if (kind === 'goodput') {
+    // The reliable flow still delivers after the sender's time is up: room for it.
+    const maxMs = GOODPUT.durMs + 8000;
+    return server ? { mode: 'recv', size, idleMs: GOODPUT.idleMs, maxMs } : { mode: 'send', size, bytes: GOODPUT.bytes, durMs: GOODPUT.durMs, maxMs };
+  }
   const maxMs = kind === 'rtt' ? RTT.ms + 3000 : PPS.warmMs + PPS.durMs + 4000;
   if (kind === 'rtt') return server ? { mode: 'echo', size, maxMs } : { mode: 'ping', size, warm: RTT.warm, count: RTT.count, maxMs };
   return server ? { mode: 'sink', size, warmMs: PPS.warmMs, durMs: PPS.durMs, maxMs, seq } : { mode: 'flood', size, maxMs, seq };
@@ -169,7 +189,7 @@ function sampleOf(kind: Kind, r: Record<string, unknown>, w: Watched): Sample {
   const per = Number(kind === 'rtt' ? r.n : r.packets);
   const cpuPer: Record<string, number> = {};
   for (const [k, ns] of Object.entries(w.cpu)) cpuPer[k] = ns / 1000 / per;
-  const s: Sample = { value: Number(kind === 'rtt' ? r.median : r.pps), detail: r, cpu: cpuPer };
+  const s: Sample = { value: Number(kind === 'rtt' ? r.median : kind === 'pps' ? r.pps : r.mbps), detail: r, cpu: cpuPer };
   if (w.drops !== undefined) s.drops = w.drops;
   return s;
 }
@@ -304,6 +324,53 @@ async function udpO7sOnce(pair: UdpPair, f: Figure): Promise<Sample> {
   }
 }
 
+/**
+ * One goodput measurement over a udp4 layer: as udpO7sOnce, on a flow of
+ * QoS `qos` (`data`: the reliable figure; `raw`: its baseline); the server
+ * reports the goodput of the transfer, the client what it wrote (and, on a
+ * reliable flow, its retransmissions), added to the sample's detail.
+ */
+async function goodputOnce(pair: UdpPair, f: Figure, qos: 'raw' | 'data'): Promise<Sample> {
+  const server = peer(`o7s ${qos} server (${f.name})`, {
+    role: 'o7s-server',
+    rundir: pair.server.rundir,
+    name: NAME_UDP,
+    ...peerArgs(f.kind, f.size, true),
+    qos,
+    acceptNow: true,
+  });
+  let client: Child | undefined;
+  try {
+    const ready = await server.event('ready', STEP_MS);
+    await pair.server.irm(['bind', 'process', String(ready.pid), 'name', NAME_UDP]);
+    await server.event('accepting', STEP_MS);
+    const from = pair.server.log.length;
+    client = peer(`o7s ${qos} client (${f.name})`, { role: 'o7s-client', rundir: pair.client.rundir, name: NAME_UDP, ...peerArgs(f.kind, f.size, false), qos });
+    const cpu = cpuWatch(
+      server,
+      { client: client.pid, 'ipcp-c': pair.client.ipcpPid, 'ipcp-s': pair.server.ipcpPid, server: server.pid },
+      { ip: pair.serverIp, port: pair.port },
+    );
+    await client.event('flow', STEP_MS);
+    const sf = await server.event('flow', STEP_MS);
+    await pair.server.irmd.waitFor(new RegExp(`Flow ${Number(sf.id)} accepted by \\d+ for ${NAME_UDP.replace('.', '\\.')}`), 3000, from);
+    if (!/Flow request arrived for /.test(pair.server.log.slice(from))) throw new Error(`${f.name}: the flow did not come through the udp IPCP`);
+    const c = client;
+    const r = await result(server, c, GOODPUT.durMs + 12000).catch((e: unknown) => {
+      // What the sender got to (its `sent` event, an error) tells a stalled transfer from a slow one.
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${c.name} output:\n${c.out}${c.err}`);
+    });
+    // The client reports when its last write returned: before or about when the last packet arrived.
+    const sent = await client.event('sent', 2000).catch(() => undefined);
+    if (sent) for (const k of ['packets', 'retransmitted', 'timeouts', 'fastRetransmits']) if (sent[k] !== undefined) r[`sent_${k}`] = sent[k];
+    r.qos = qos;
+    return sampleOf(f.kind, r, cpu());
+  } finally {
+    await Promise.all([client?.stop(2000, 'SIGKILL'), server.stop(2000, 'SIGKILL')]);
+    strays(client, server);
+  }
+}
+
 /** One baseline measurement over UDP: two processes with Node dgram sockets on two more loopback addresses. */
 async function udpRawOnce(pair: UdpPair, f: Figure): Promise<Sample> {
   const seq = f.kind === 'pps';
@@ -334,6 +401,7 @@ function met(kind: Kind, target: number, ratio: number | null): boolean {
 
 function fmt(v: number | null, unit: string): string {
   if (v === null || !Number.isFinite(v)) return '-';
+  if (unit === 'Mb/s') return v.toFixed(1);
   if (unit === 'pkt/s') return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`;
   return v.toFixed(1);
 }
@@ -353,8 +421,23 @@ function lossNote(s: Sample): string {
   return `sent ${fmt(sent / Number(s.detail.secs), 'pkt/s')}/s, lost ${(Number(s.detail.loss) * 100).toFixed(1)}% (${lost} of ${sent}${drops}); `;
 }
 
+/** For goodput: how much in how long, how it ended, and the loss (raw) or retransmissions (reliable). */
+function goodputNote(s: Sample): string {
+  const d = s.detail;
+  const parts = [`${(Number(d.bytes) / 1e6).toFixed(1)} MB in ${Number(d.secs).toFixed(2)} s (${String(d.end)})`];
+  if (d.sent_packets !== undefined) {
+    const sent = Number(d.sent_packets);
+    parts.push(`${sent} pkts written`);
+    if (d.qos === 'raw') parts.push(`lost ${(((sent - Number(d.packets)) / sent) * 100).toFixed(1)}%`);
+  }
+  if (d.sent_retransmitted !== undefined) parts.push(`retransmitted ${String(d.sent_retransmitted)} (timeouts ${String(d.sent_timeouts)}, fast ${String(d.sent_fastRetransmits)})`);
+  if (s.drops !== undefined) parts.push(`~${s.drops} dropped in the receiving socket`);
+  return `${parts.join(', ')}; `;
+}
+
 function note(kind: Kind, o: Sample, b: Sample): string {
-  const d = (s: Sample): string => (kind === 'rtt' ? `p10 ${Number(s.detail.p10).toFixed(0)} p90 ${Number(s.detail.p90).toFixed(0)}; ` : lossNote(s)) + cpuNote(s);
+  const d = (s: Sample): string =>
+    (kind === 'rtt' ? `p10 ${Number(s.detail.p10).toFixed(0)} p90 ${Number(s.detail.p90).toFixed(0)}; ` : kind === 'goodput' ? goodputNote(s) : lossNote(s)) + cpuNote(s);
   return `o7s ${d(o)} | raw ${d(b)}`;
 }
 
@@ -400,15 +483,36 @@ async function localBed(): Promise<Bed> {
 
 async function udpBed(): Promise<Bed> {
   const pair = await UdpPair.start();
+  return udpBedOn(pair, 'udp4 layer');
+}
+
+/** The o7s side's goodput on a lossy layer of its own; the baseline is the raw flow over the lossless layer of `clean`. */
+async function lossyBed(loss: number, clean: () => Promise<Bed>): Promise<Bed> {
+  const pair = await UdpPair.start(['drop', String(loss)]);
+  const b = udpBedOn(pair, `lossy udp4 layer (drop ${loss})`);
+  let other: Bed | undefined;
+  return {
+    ...b,
+    get healthy() {
+      return pair.healthy && (other?.healthy ?? true);
+    },
+    raw: async (f) => {
+      other = await clean();
+      return other.raw(f);
+    },
+  };
+}
+
+function udpBedOn(pair: UdpPair, what: string): Bed {
   if (process.env.BENCH_DEBUG) {
-    progress(`udp4 layer on port ${pair.port}: server system ipcpd-udp4 pid ${pair.server.ipcpPid} at ${pair.serverIp}, client system ipcpd-udp4 pid ${pair.client.ipcpPid} at ${pair.clientIp}`);
+    progress(`${what} on port ${pair.port}: server system ipcpd-udp4 pid ${pair.server.ipcpPid} at ${pair.serverIp}, client system ipcpd-udp4 pid ${pair.client.ipcpPid} at ${pair.clientIp}`);
   }
   return {
     get healthy() {
       return pair.healthy;
     },
-    o7s: (f) => udpO7sOnce(pair, f),
-    raw: (f) => udpRawOnce(pair, f),
+    o7s: (f) => (f.path === 'frct' ? goodputOnce(pair, f, 'data') : udpO7sOnce(pair, f)),
+    raw: (f) => (f.path === 'frct' ? goodputOnce(pair, f, 'raw') : udpRawOnce(pair, f)),
     gone: () => `an irmd or ipcpd-udp4 is gone (server irmd exit ${exitOf(pair.server)}, client irmd exit ${exitOf(pair.client)})`,
     tails: () => `--- server irmd log (tail) ---\n${tail(pair.server.log)}\n--- client irmd log (tail) ---\n${tail(pair.client.log)}`,
     logs: () => `--- server irmd log ---\n${pair.server.log}\n--- client irmd log ---\n${pair.client.log}\n---`,
@@ -417,8 +521,8 @@ async function udpBed(): Promise<Bed> {
 }
 
 async function measure(bed: Bed, f: Figure): Promise<Row[]> {
-  const unit = f.kind === 'rtt' ? 'us' : 'pkt/s';
-  const target = TARGET[f.path][f.kind];
+  const unit = unitOf(f.kind);
+  const target = targetOf(f);
   const withRelay = opts.relay && f.path === 'local';
   const os: Sample[] = [];
   const bs: Sample[] = [];
@@ -471,10 +575,16 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   progress(`o7s bench: ${figures.length} figures, node ${process.version}`);
   snapshot();
-  const beds = new Map<'local' | 'udp', Bed>();
-  const start = { local: localBed, udp: udpBed };
-  const bedFor = async (f: Figure): Promise<Bed> => {
-    const k = f.path === 'udp4' ? 'udp' : 'local';
+  type BedKey = 'local' | 'udp' | 'udp-loss';
+  const beds = new Map<BedKey, Bed>();
+  const keyOf = (f: Figure): BedKey => (f.path === 'udp4' || f.path === 'frct' ? (f.loss ? 'udp-loss' : 'udp') : 'local');
+  let lossOf = 0;
+  const start: Record<BedKey, () => Promise<Bed>> = { local: localBed, udp: udpBed, 'udp-loss': () => lossyBed(lossOf, () => bedAt('udp')) };
+  const bedFor = (f: Figure): Promise<Bed> => {
+    lossOf = f.loss ?? 0;
+    return bedAt(keyOf(f));
+  };
+  const bedAt = async (k: BedKey): Promise<Bed> => {
     let b = beds.get(k);
     if (!b) {
       b = await start[k]();
@@ -491,16 +601,21 @@ async function main(): Promise<number> {
           const bed = await bedFor(f);
           return { bed, rows: await measure(bed, f) };
         } catch (e) {
-          const error = `cannot start the ${f.path === 'udp4' ? 'udp4 systems' : 'system'}: ${e instanceof Error ? e.message : String(e)}`;
-          return { rows: [{ name: f.name, o7s: null, baseline: null, unit: f.kind === 'rtt' ? 'us' : 'pkt/s', ratio: null, note: '', error, kind: f.kind, target: TARGET[f.path][f.kind] }] };
+          const error = `cannot start the ${f.path === 'local' || f.path === 'direct' ? 'system' : 'udp4 systems'}: ${e instanceof Error ? e.message : String(e)}`;
+          return { rows: [{ name: f.name, o7s: null, baseline: null, unit: unitOf(f.kind), ratio: null, note: '', error, kind: f.kind, target: targetOf(f) }] };
         }
       };
       let { bed, rows: result } = await onBed();
       if (bed && !bed.healthy) {
         // Something outside the bench stopped irmd or an IPCP (seen on shared machines): once more on fresh systems.
         progress(`  ${result[0]?.error?.split('\n')[0] ?? bed.gone()} during ${f.name}; retrying on new systems`);
-        await bed.stop();
-        beds.delete(f.path === 'udp4' ? 'udp' : 'local');
+        // The lossy bed's baseline runs on the lossless one: stop whichever is gone.
+        for (const [k, b] of [...beds]) {
+          if (b === bed || !b.healthy) {
+            await b.stop();
+            beds.delete(k);
+          }
+        }
         ({ bed, rows: result } = await onBed());
       }
       for (const row of result) {

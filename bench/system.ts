@@ -158,20 +158,24 @@ export class UdpPair {
     return `${this.net}.4`;
   }
 
-  /** Starts the pair; on a port or address in use, tries other ones. */
-  static async start(): Promise<UdpPair> {
+  /**
+   * Starts the pair; on a port or address in use, tries other ones. `extra`
+   * is appended to both IPCPs' bootstrap arguments (e.g. `['drop', '0.01']`
+   * for a lossy layer, see src/ipcpd/udp/impair.ts).
+   */
+  static async start(extra: string[] = []): Promise<UdpPair> {
     for (let attempt = 1; ; attempt++) {
       const net = `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
       const port = 20000 + Math.floor(Math.random() * 20000);
       try {
-        return await UdpPair.startAt(net, port);
+        return await UdpPair.startAt(net, port, extra);
       } catch (e) {
         if (attempt >= 3 || !/cannot bind|EADDRINUSE/.test(String(e))) throw e;
       }
     }
   }
 
-  private static async startAt(net: string, port: number): Promise<UdpPair> {
+  private static async startAt(net: string, port: number, extra: string[]): Promise<UdpPair> {
     const dir = tempDir(mkdtempSync(join(tmpdir(), 'o7s-bench-udp-')));
     const hosts = join(dir, 'hosts');
     writeFileSync(hosts, '# o7s bench udp4 layer\n');
@@ -187,7 +191,7 @@ export class UdpPair {
     const pair = new UdpPair(dir, net, port, systems[0]!, systems[1]!);
     try {
       const boot = (sys: BenchSystem, ip: string): Promise<void> =>
-        sys.bootstrap(['type', 'udp4', 'name', 'udp', 'layer', 'udp', 'ip', ip, 'port', String(port), 'hosts', hosts], 'udp');
+        sys.bootstrap(['type', 'udp4', 'name', 'udp', 'layer', 'udp', 'ip', ip, 'port', String(port), 'hosts', hosts, ...extra], 'udp');
       await Promise.all([boot(pair.server, pair.serverIp), boot(pair.client, pair.clientIp)]);
       await pair.server.irm(['name', 'create', NAME_UDP]);
       await pair.server.irm(['name', 'register', NAME_UDP, 'layer', 'udp']);

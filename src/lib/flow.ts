@@ -155,7 +155,7 @@ export class FlowImpl implements Flow {
       const left = deadline === null ? null : deadline - Date.now();
       if (left !== null && left <= 0) fail('ETIMEDOUT', `read on flow ${this.fd} timed out`);
       const woke = await this.wait(this.readers, left);
-      if (!woke && deadline !== null && Date.now() >= deadline && this.path.rxLength === 0 && !this.path.down) {
+      if (!woke && deadline !== null && Date.now() >= deadline && !this.path.readable && !this.path.down) {
         fail('ETIMEDOUT', `read on flow ${this.fd} timed out after ${this.readTimeout} ms`);
       }
     }
@@ -238,7 +238,7 @@ export class FlowImpl implements Flow {
 
   /** Resolves when a packet is queued, the flow goes down, or after `timeout` ms. */
   async readable(timeout: number | null = null): Promise<boolean> {
-    if (this.path.rxLength > 0 || this.partial || this.path.down || this.peerTimedOut) return true;
+    if (this.path.readable || this.partial || this.path.down || this.peerTimedOut) return true;
     return this.wait(this.readers, timeout);
   }
 

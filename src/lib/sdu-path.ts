@@ -16,6 +16,8 @@ export interface SduPath {
   /** Sends one SDU; false when a window is closed (wait for WRITABLE). */
   send(sdu: Uint8Array): boolean;
   readonly rxLength: number;
+  /** True when take() would return an SDU now (reorder queues may hold SDUs that are not). */
+  readonly readable: boolean;
   readonly txLength: number;
   readonly down: boolean;
   /** Events for the flow: PKT, WRITABLE, DOWN, LOST, PEER_*, KEEPALIVE (EndpointEvent values). */
@@ -58,6 +60,9 @@ class RawPath implements SduPath {
   }
   get rxLength(): number {
     return this.ep.rxLength;
+  }
+  get readable(): boolean {
+    return this.ep.rxLength > 0;
   }
   get txLength(): number {
     return this.ep.txLength;
@@ -198,6 +203,10 @@ class ProcessedPath implements SduPath {
 
   get rxLength(): number {
     return this.frct ? this.frct.queued() : this.ready.length;
+  }
+
+  get readable(): boolean {
+    return this.frct ? this.frct.readable() : this.ready.length > 0;
   }
 
   get txLength(): number {

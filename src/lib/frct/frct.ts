@@ -511,7 +511,10 @@ export class Frct {
     }
     this.c.delivered++;
     if (!this.isClosed && !this.isDown && this.rcvRun) {
-      if (this.reliable || this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(this.nowFn() + this.ackDelay);
+      // A quarter of the window consumed since the last ACK: acknowledge at once,
+      // so a fast sender is never held back by the delayed-ACK timer.
+      if (this.reliable && seqDiff(this.rcvLwe, this.ackedLwe) >= this.W / 4) this.sendAckNow();
+      else if (this.reliable || this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(this.nowFn() + this.ackDelay);
       if (!this.reliable) this.updateGap(this.nowFn());
     }
     return b;
