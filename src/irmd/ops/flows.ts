@@ -59,10 +59,9 @@ function takeAccepter(ctx: IrmdContext, n: NameEntry, uid?: number): Accepter | 
 }
 
 /** Gives a claimed accepting flow back (its allocation failed before completing). */
-function unclaim(ctx: IrmdContext, t: Accepter, n: NameEntry): void {
+function unclaim(t: Accepter, n: NameEntry): void {
   t.flow.claimed = false;
   if (t.flow.state === FlowState.ACCEPT_PENDING) for (const w of n.acceptWaiters.splice(0)) w();
-  void ctx;
 }
 
 function waitAccepting(n: NameEntry, until: number): Promise<void> {
@@ -176,7 +175,7 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   if (!found) {
     if (n && (n.pids.size > 0 || n.autoExec.length > 0)) {
       const t = await findAccepter(ctx, n, deadline, proc.uid);
-      if (t && ctx.reg.procs.get(proc.pid) !== proc) unclaim(ctx, t, n);
+      if (t && ctx.reg.procs.get(proc.pid) !== proc) unclaim(t, n);
       stillThere();
       if (t) return completeDirect(ctx, proc.pid, t, qos, dst);
     }
