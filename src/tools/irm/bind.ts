@@ -2,9 +2,7 @@
 import { type Ctx, FAIL, OK, type Status, codeOf, describe } from './context.js';
 import { matches } from './match.js';
 import { usage } from './usage.js';
-import { ipcpNameOp, parseInteger } from './util.js';
-
-type Sub = (ctx: Ctx, words: string[]) => Promise<Status>;
+import { dispatch, ipcpNameOp, parseInteger, type Sub } from './util.js';
 
 const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
   ['program', bindProgram],
@@ -18,15 +16,8 @@ const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
  * handed on with its arguments: it doubles as the key of the first value
  * (`program <path>`, `process <pid>`, `ipcp <name>`).
  */
-export async function bindCmd(ctx: Ctx, args: string[]): Promise<Status> {
-  if (args.length < 1) {
-    ctx.print(usage.bind);
-    return FAIL;
-  }
-  const op = args[0]!;
-  for (const [kw, fn] of SUBCOMMANDS) if (matches(op, kw)) return fn(ctx, args);
-  ctx.warn(`"${op}" is unknown, try "irm bind help".`);
-  return FAIL;
+export function bindCmd(ctx: Ctx, args: string[]): Promise<Status> {
+  return dispatch(ctx, args, { name: 'bind', usage: usage.bind, subs: SUBCOMMANDS, keepOp: true });
 }
 
 /** `irm bind program <path> name <name> [auto] [-- args...]` */

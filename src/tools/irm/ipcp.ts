@@ -8,11 +8,9 @@ import { ipcpTable } from './table.js';
 import { usage } from './usage.js';
 import { ipcpBootstrap } from './bootstrap.js';
 import { ipcpEnroll } from './enroll.js';
-import { listIpcps, notAvailable, wantsHelp } from './util.js';
+import { dispatch, listIpcps, notAvailable, wantsHelp, type Sub } from './util.js';
 
-type Leaf = (ctx: Ctx, args: string[]) => Promise<Status>;
-
-const SUBCOMMANDS: ReadonlyArray<[string, Leaf]> = [
+const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
   ['create', ipcpCreate],
   ['destroy', ipcpDestroy],
   ['bootstrap', ipcpBootstrap],
@@ -24,15 +22,8 @@ const SUBCOMMANDS: ReadonlyArray<[string, Leaf]> = [
 ];
 
 /** `irm ipcp <op> args...` (args start after `ipcp`). */
-export async function ipcpCmd(ctx: Ctx, args: string[]): Promise<Status> {
-  if (args.length < 1) {
-    ctx.print(usage.ipcp);
-    return FAIL;
-  }
-  const op = args[0]!;
-  for (const [kw, fn] of SUBCOMMANDS) if (matches(op, kw)) return fn(ctx, args.slice(1));
-  ctx.warn(`"${op}" is unknown, try "irm ipcp help".`);
-  return FAIL;
+export function ipcpCmd(ctx: Ctx, args: string[]): Promise<Status> {
+  return dispatch(ctx, args, { name: 'ipcp', usage: usage.ipcp, subs: SUBCOMMANDS });
 }
 
 /** `irm ipcp create name <ipcp> type <type>` */

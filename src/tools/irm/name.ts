@@ -6,10 +6,9 @@ import { type Ctx, FAIL, OK, type Status, describe } from './context.js';
 import { matches, pick, selects } from './match.js';
 import { nameTable } from './table.js';
 import { MAX_IPCPS, MAX_LAYERS, NAME_PATH_SIZE, NAME_SIZE, usage } from './usage.js';
+import { dispatch, type Sub } from './util.js';
 
-type Leaf = (ctx: Ctx, args: string[]) => Promise<Status>;
-
-const SUBCOMMANDS: ReadonlyArray<[string, Leaf]> = [
+const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
   ['create', nameCreate],
   ['destroy', nameDestroy],
   ['register', nameRegister],
@@ -19,15 +18,8 @@ const SUBCOMMANDS: ReadonlyArray<[string, Leaf]> = [
 ];
 
 /** `irm name <op> args...` (args start after `name`). */
-export async function nameCmd(ctx: Ctx, args: string[]): Promise<Status> {
-  if (args.length < 1) {
-    ctx.print(usage.name);
-    return FAIL;
-  }
-  const op = args[0]!;
-  for (const [kw, fn] of SUBCOMMANDS) if (matches(op, kw)) return fn(ctx, args.slice(1));
-  ctx.warn(`"${op}" is unknown, try "irm name help".`);
-  return FAIL;
+export function nameCmd(ctx: Ctx, args: string[]): Promise<Status> {
+  return dispatch(ctx, args, { name: 'name', usage: usage.name, subs: SUBCOMMANDS });
 }
 
 /** `help` as the only argument (the first argument is otherwise the name). */

@@ -2,9 +2,7 @@
 import { type Ctx, FAIL, OK, type Status, describe } from './context.js';
 import { matches } from './match.js';
 import { usage } from './usage.js';
-import { ipcpNameOp, parseInteger } from './util.js';
-
-type Sub = (ctx: Ctx, words: string[]) => Promise<Status>;
+import { dispatch, ipcpNameOp, parseInteger, type Sub } from './util.js';
 
 const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
   ['program', unbindProgram],
@@ -14,15 +12,8 @@ const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
 ];
 
 /** `irm unbind <what> ...` (args start after `unbind`; the sub-command word keys the first value). */
-export async function unbindCmd(ctx: Ctx, args: string[]): Promise<Status> {
-  if (args.length < 1) {
-    ctx.print(usage.unbind);
-    return FAIL;
-  }
-  const op = args[0]!;
-  for (const [kw, fn] of SUBCOMMANDS) if (matches(op, kw)) return fn(ctx, args);
-  ctx.warn(`"${op}" is unknown, try "irm unbind help".`);
-  return FAIL;
+export function unbindCmd(ctx: Ctx, args: string[]): Promise<Status> {
+  return dispatch(ctx, args, { name: 'unbind', usage: usage.unbind, subs: SUBCOMMANDS, keepOp: true });
 }
 
 const from = (name: string | undefined): string => (name === undefined ? '' : ` from ${name}`);

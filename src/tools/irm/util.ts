@@ -69,3 +69,25 @@ export async function ipcpNameOp(
   return 0;
 }
 
+export type Sub = (ctx: Ctx, words: string[]) => Promise<0 | 1>;
+
+/**
+ * Runs the sub-command of `irm <family> <op> ...` whose keyword `op` is a
+ * prefix of. `keepOp`: hand `op` on with the arguments (bind/unbind, where it
+ * keys the first value). No op: usage, failure; unknown op: a hint, failure.
+ */
+export async function dispatch(
+  ctx: Ctx,
+  args: string[],
+  family: { name: string; usage: string; subs: ReadonlyArray<[string, Sub]>; keepOp?: boolean },
+): Promise<0 | 1> {
+  const op = args[0];
+  if (op === undefined) {
+    ctx.print(family.usage);
+    return 1;
+  }
+  for (const [kw, fn] of family.subs) if (matches(op, kw)) return fn(ctx, family.keepOp ? args : args.slice(1));
+  ctx.warn(`"${op}" is unknown, try "irm ${family.name} help".`);
+  return 1;
+}
+
