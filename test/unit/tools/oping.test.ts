@@ -5,285 +5,21 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 
-import { OuroborosError } from '../../../src/common/errors.js';
-import { FlowFlags, type AcceptOptions, type AllocOptions, type Flow, type FlowSet, type Process } from '../../../src/lib/api.js';
-import { qos, type QosSpec } from '../../../src/lib/qos.js';
-import { tsDiffMs, tsDiffUs, type Clock } from '../../../src/tools/oping/clock.js';
+import { qos } from '../../../src/lib/qos.js';
+import { tsDiffMs, tsDiffUs } from '../../../src/tools/oping/clock.js';
 import { runOpingClient } from '../../../src/tools/oping/client.js';
 import { decodeMsg, encodeMsg, makeReply, ECHO_REPLY, ECHO_REQUEST } from '../../../src/tools/oping/msg.js';
 import { OPING_USAGE, parseOpingArgs, strtol, type OpingOptions } from '../../../src/tools/oping/options.js';
 import { runOpingServer } from '../../../src/tools/oping/server.js';
+import { MemClock, MemNet, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
 import { cfmt, lossPercent, OUT_OF_ORDER, PingStats, replyLine, timeOfDayPrefix } from '../../../src/tools/oping/stats.js';
 
-// ---------------------------------------------------------------------------
-// A fake world: virtual time, and flows between fake processes whose
-// packets arrive after a per-packet delay measured on that virtual time.
-// ---------------------------------------------------------------------------
+// The fake world (virtual time, flows with a per-packet delay) is the shared
+// one the tools' tests use: src/tools/common/memnet.ts.
 
-const msToNs = (ms: number): bigint => BigInt(Math.round(ms * 1e6));
-const WALL_BASE = 1_700_000_000_000_000_000n;
-
-interface Timer {
-  at: bigint;
-  seq: number;
-  fn: () => void;
-}
-
-class FakeClock implements Clock {
-  t = 0n;
-  private timers: Timer[] = [];
-  private seq = 0;
-
-  now(): bigint {
-    return this.t;
-  }
-  realtime(): bigint {
-    return WALL_BASE + this.t;
-  }
-  schedule(ms: number, fn: () => void): Timer {
-    const tm = { at: this.t + msToNs(Math.max(0, ms)), seq: this.seq++, fn };
-    this.timers.push(tm);
-    return tm;
-  }
-  cancel(tm: Timer | undefined): void {
-    const i = tm ? this.timers.indexOf(tm) : -1;
-    if (i >= 0) this.timers.splice(i, 1);
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const onAbort = (): void => {
-        this.cancel(tm);
-        resolve();
-      };
-      const tm = this.schedule(ms, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-  next(): Timer | undefined {
-    this.timers.sort((a, b) => (a.at === b.at ? a.seq - b.seq : a.at < b.at ? -1 : 1));
-    return this.timers[0];
-  }
-  /** Runs the earliest timer; false when none is left. */
-  step(): boolean {
-    const tm = this.next();
-    if (!tm) return false;
-    this.timers.shift();
-    if (tm.at > this.t) this.t = tm.at;
-    tm.fn();
-    return true;
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-}
-
-/** Advances virtual time, one timer at a time, until `p` settles. */
-async function drive<T>(clock: FakeClock, p: Promise<T>, limitMs = 3_600_000): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (;;) {
-    await settle();
-    if (done) return p;
-    if (clock.t > msToNs(limitMs)) throw new Error('fake time limit reached');
-    if (!clock.step()) {
-      await settle();
-      if (done) return p;
-      throw new Error('stalled: nothing left to happen');
-    }
-  }
-}
-
-/** Advances virtual time to `untilMs`, running every timer on the way. */
-async function driveTo(clock: FakeClock, untilMs: number): Promise<void> {
-  const end = msToNs(untilMs);
-  for (;;) {
-    await settle();
-    const tm = clock.next();
-    if (!tm || tm.at > end) break;
-    clock.step();
-  }
-  clock.t = end;
-  await settle();
-}
-
-const err = (code: ConstructorParameters<typeof OuroborosError>[0]): OuroborosError => new OuroborosError(code);
-
-/** One-way delay in ms for a packet, or null to lose it. */
-type DelayFn = (pkt: Buffer, from: FakeFlow) => number | null;
-
-class FakeNet {
-  readonly names = new Map<string, FakeProcess>();
-  nextFlowId = 1;
-  private nextPid = 1000;
-  constructor(
-    readonly clock: FakeClock,
-    public delay: DelayFn = () => 0.25,
-  ) {}
-  process(...names: string[]): FakeProcess {
-    const p = new FakeProcess(this, this.nextPid++);
-    for (const n of names) this.names.set(n, p);
-    return p;
-  }
-}
-
-class FakeProcess implements Process {
-  readonly rundir = '/fake';
-  nextFd = 64;
-  allocs: { dst: string; opts?: AllocOptions }[] = [];
-  private incoming: FakeFlow[] = [];
-  private acceptors: { resolve: (f: FakeFlow) => void; reject: (e: unknown) => void }[] = [];
-  constructor(
-    readonly net: FakeNet,
-    readonly pid: number,
-  ) {}
-
-  flowAlloc(dst: string, opts?: AllocOptions): Promise<Flow> {
-    this.allocs.push({ dst, opts });
-    const srv = this.net.names.get(dst);
-    if (!srv) return Promise.reject(err('ENAME'));
-    const q = opts?.qos ?? qos.raw;
-    const id = this.net.nextFlowId++;
-    const mine = new FakeFlow(this.net, this.nextFd++, id, q);
-    const theirs = new FakeFlow(this.net, srv.nextFd++, id, q);
-    mine.peer = theirs;
-    theirs.peer = mine;
-    srv.offer(theirs);
-    return Promise.resolve(mine);
-  }
-  private offer(f: FakeFlow): void {
-    const a = this.acceptors.shift();
-    if (a) a.resolve(f);
-    else this.incoming.push(f);
-  }
-  flowAccept(_opts?: AcceptOptions): Promise<Flow> {
-    const f = this.incoming.shift();
-    if (f) return Promise.resolve(f);
-    return new Promise((resolve, reject) => this.acceptors.push({ resolve, reject }));
-  }
-  createFlowSet(): FlowSet {
-    throw new Error('not used by these tools');
-  }
-  async close(): Promise<void> {
-    for (const a of this.acceptors.splice(0)) a.reject(err('EIRMD'));
-  }
-}
-
-interface Reader {
-  resolve: (b: Buffer) => void;
-  reject: (e: unknown) => void;
-  timer?: Timer;
-}
-
-class FakeFlow implements Flow {
-  peer!: FakeFlow;
-  readTimeout: number | null = null;
-  writeTimeout: number | null = null;
-  flags: number = FlowFlags.DEFAULT;
-  /** Every SDU written on this end, as written. */
-  readonly sent: Buffer[] = [];
-  private rx: Buffer[] = [];
-  private readers: Reader[] = [];
-  private down = false;
-  deallocated = false;
-
-  constructor(
-    private readonly net: FakeNet,
-    readonly fd: number,
-    readonly id: number,
-    readonly qos: Readonly<QosSpec>,
-  ) {}
-
-  get closed(): boolean {
-    return this.deallocated || this.down;
-  }
-  get rxQueueLength(): number {
-    return this.rx.length;
-  }
-  get txQueueLength(): number {
-    return 0;
-  }
-
-  read(): Promise<Buffer> {
-    if (this.deallocated) return Promise.reject(err('ENOTALLOC'));
-    const pkt = this.rx.shift();
-    if (pkt) return Promise.resolve(pkt);
-    if (this.down) return Promise.reject(err('EFLOWDOWN'));
-    if (this.flags & FlowFlags.RNOBLOCK) return Promise.reject(err('EAGAIN'));
-    return new Promise((resolve, reject) => {
-      const r: Reader = { resolve, reject };
-      if (this.readTimeout !== null) {
-        r.timer = this.net.clock.schedule(this.readTimeout, () => {
-          this.readers.splice(this.readers.indexOf(r), 1);
-          reject(err('ETIMEDOUT'));
-        });
-      }
-      this.readers.push(r);
-    });
-  }
-  async readInto(buf: Uint8Array): Promise<number> {
-    const pkt = await this.read();
-    const n = Math.min(pkt.length, buf.length);
-    buf.set(pkt.subarray(0, n));
-    return n;
-  }
-  write(data: Uint8Array): Promise<void> {
-    if (this.deallocated) return Promise.reject(err('ENOTALLOC'));
-    if (this.down) return Promise.reject(err('EFLOWDOWN'));
-    const copy = Buffer.from(data);
-    this.sent.push(copy);
-    const d = this.net.delay(copy, this);
-    if (d !== null) {
-      const peer = this.peer;
-      this.net.clock.schedule(d, () => peer.deliver(copy));
-    }
-    return Promise.resolve();
-  }
-  private deliver(pkt: Buffer): void {
-    if (this.deallocated) return;
-    const r = this.readers.shift();
-    if (r) {
-      this.net.clock.cancel(r.timer);
-      r.resolve(pkt);
-    } else this.rx.push(pkt);
-  }
-  private failReaders(e: OuroborosError): void {
-    for (const r of this.readers.splice(0)) {
-      this.net.clock.cancel(r.timer);
-      r.reject(e);
-    }
-  }
-  private markDown(): void {
-    this.down = true;
-    this.failReaders(err('EFLOWDOWN'));
-  }
-  async dealloc(): Promise<void> {
-    if (this.deallocated) return;
-    this.deallocated = true;
-    this.failReaders(err('ENOTALLOC'));
-    this.peer.markDown();
-  }
-  fccntl(): unknown {
-    throw err('ENOTSUP');
-  }
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) yield await this.read();
-  }
-  toStream(): Duplex {
-    throw new Error('not used');
-  }
-}
-
-// ---------------------------------------------------------------------------
+const drive = <T>(clock: MemClock, p: Promise<T>, limitMs = 3_600_000): Promise<T> => clock.run(p, limitMs);
+const driveTo = (clock: MemClock, untilMs: number): Promise<void> => clock.runTo(untilMs);
 
 function options(...args: string[]): OpingOptions {
   const r = parseOpingArgs(args);
@@ -293,8 +29,8 @@ function options(...args: string[]): OpingOptions {
 
 /** A world with a running oping server on name `srv`. */
 function world(serverArgs: string[] = ['-l'], delay?: DelayFn) {
-  const clock = new FakeClock();
-  const net = new FakeNet(clock, delay);
+  const clock = new MemClock();
+  const net = new MemNet(clock, delay);
   const srvProc = net.process('srv');
   const srvOut: string[] = [];
   const stopServer = new AbortController();
@@ -593,8 +329,8 @@ describe('oping client against server', () => {
   });
 
   it('gives up when a silent peer never answers', async () => {
-    const clock = new FakeClock();
-    const net = new FakeNet(clock);
+    const clock = new MemClock();
+    const net = new MemNet(clock);
     net.process('mute');
     const out: string[] = [];
     const code = await drive(clock, runOpingClient(net.process(), options('-n', 'mute', '-c', '10'), (l) => out.push(l), { clock }));
@@ -683,8 +419,8 @@ describe('oping client against server', () => {
   });
 
   it('stops sending when the flow goes down', async () => {
-    const clock = new FakeClock();
-    const net = new FakeNet(clock);
+    const clock = new MemClock();
+    const net = new MemNet(clock);
     const peer = net.process('gone');
     void peer.flowAccept().then((f) => f.dealloc());
     const out: string[] = [];
@@ -698,8 +434,8 @@ describe('oping client against server', () => {
   });
 
   it('rejects replies that are not replies or carry an unknown id', async () => {
-    const clock = new FakeClock();
-    const net = new FakeNet(clock);
+    const clock = new MemClock();
+    const net = new MemNet(clock);
     const peer = net.process('odd');
     void (async () => {
       const f = await peer.flowAccept();
@@ -751,7 +487,7 @@ describe('oping server', () => {
   it('answers only requests, and any size', async () => {
     const w = world();
     const raw = w.net.process();
-    const f = (await raw.flowAlloc('srv')) as FakeFlow;
+    const f = (await raw.flowAlloc('srv')) as MemFlow;
     await f.write(encodeMsg({ type: ECHO_REPLY, id: 0, tvSec: 0n, tvNsec: 0n }, 64));
     await f.write(Buffer.from('00000000aabbcc', 'hex'));
     await driveTo(w.clock, 10);
