@@ -49,7 +49,7 @@ interface Accepter {
  */
 function takeAccepter(ctx: IrmdContext, n: NameEntry, uid?: number): Accepter | undefined {
   for (const pid of new Set(n.active)) {
-    const flow = ctx.reg.flows.list().find((f) => f.state === FlowState.ACCEPT_PENDING && f.nPid === pid && !f.claimed);
+    const flow = ctx.reg.flows.first((f) => f.state === FlowState.ACCEPT_PENDING && f.nPid === pid && !f.claimed);
     if (!flow) continue;
     if (uid !== undefined && !sameClass(uid, ctx.reg.procs.get(pid)?.uid ?? -1)) continue;
     flow.claimed = true;

@@ -82,6 +82,13 @@ export class Flows {
     this.setState(f, FlowState.NULL);
   }
 
+  /** The lowest-id flow matching `pred` (no sorting of the whole table). */
+  first(pred: (f: FlowEntry) => boolean): FlowEntry | undefined {
+    let best: FlowEntry | undefined;
+    for (const f of this.map.values()) if (pred(f) && (!best || f.id < best.id)) best = f;
+    return best;
+  }
+
   list(): FlowEntry[] {
     return [...this.map.values()].sort((a, b) => a.id - b.id);
   }

@@ -58,10 +58,19 @@ export class Names {
     return [...this.map.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Hashes of names per algorithm, computed once ("algo:hex" -> name). */
+  private readonly hashes = new Map<string, string>();
+
   /** The name whose hash under `algo` is `hash`. */
   byHash(hash: Uint8Array, algo: number): NameEntry | undefined {
-    const want = Buffer.from(hash);
-    for (const n of this.map.values()) if (want.equals(hashName(algo, n.name))) return n;
+    const key = `${algo}:${Buffer.from(hash).toString('hex')}`;
+    const known = this.hashes.get(key);
+    if (known !== undefined && this.map.has(known)) return this.map.get(known);
+    for (const n of this.map.values()) {
+      const k = `${algo}:${Buffer.from(hashName(algo, n.name)).toString('hex')}`;
+      this.hashes.set(k, n.name);
+      if (k === key) return n;
+    }
     return undefined;
   }
 
