@@ -350,3 +350,20 @@ export class MemFlow implements Flow {
     throw new Error('MemFlow has no stream');
   }
 }
+
+export type ServerRun = (proc: MemProcess, out: (line: string) => void, ctl: { clock: MemClock; signal: AbortSignal }) => Promise<number>;
+
+/**
+ * A virtual network with a server process on the name `srv`, started with
+ * `run`; its lines are collected in `srvOut`, `stopServer` aborts it.
+ */
+export function serverWorld(run: ServerRun, delay?: DelayFn, bitrate: number | null = null) {
+  const clock = new MemClock();
+  const net = new MemNet(clock, delay);
+  net.bitrate = bitrate;
+  const srvProc = net.process('srv');
+  const srvOut: string[] = [];
+  const stopServer = new AbortController();
+  const server = run(srvProc, (l) => srvOut.push(l), { clock, signal: stopServer.signal });
+  return { clock, net, srvProc, srvOut, stopServer, server };
+}

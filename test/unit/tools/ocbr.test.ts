@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { MemClock, MemNet, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
+import { MemClock, MemNet, serverWorld, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
 import { RecvStats } from '../../../src/tools/common/recvstats.js';
 import { decodeSeq, encodePacket, runOcbrClient, sentStatsLine } from '../../../src/tools/ocbr/client.js';
 import { OCBR_USAGE, parseOcbrArgs, parseRate, type OcbrOptions } from '../../../src/tools/ocbr/options.js';
@@ -19,14 +19,7 @@ function options(...args: string[]): OcbrOptions {
 
 /** A virtual network with an ocbr server on name `srv`. */
 function world(serverArgs: string[] = ['-l'], delay?: DelayFn, bitrate: number | null = null) {
-  const clock = new MemClock();
-  const net = new MemNet(clock, delay);
-  net.bitrate = bitrate;
-  const srvProc = net.process('srv');
-  const srvOut: string[] = [];
-  const stopServer = new AbortController();
-  const server = runOcbrServer(srvProc, options(...serverArgs), (l) => srvOut.push(l), { clock, signal: stopServer.signal });
-  return { clock, net, srvProc, srvOut, stopServer, server };
+  return serverWorld((proc, out, ctl) => runOcbrServer(proc, options(...serverArgs), out, ctl), delay, bitrate);
 }
 type World = ReturnType<typeof world>;
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { systemClock } from '../../../src/tools/oping/clock.js';
-import { MemClock, MemNet, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
+import { MemClock, MemNet, serverWorld, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
 import { pace, gapNs, PACE_MAX_LAG_NS } from '../../../src/tools/common/pacer.js';
 import { sprintf } from '../../../src/tools/common/printf.js';
 import { RecvStats, SeqTracker, SEQ_TRACK_LIMIT } from '../../../src/tools/common/recvstats.js';
@@ -27,14 +27,7 @@ function options(...args: string[]): OperfOptions {
 
 /** A virtual network with an operf server on name `srv`. */
 function world(delay?: DelayFn, bitrate: number | null = null) {
-  const clock = new MemClock();
-  const net = new MemNet(clock, delay);
-  net.bitrate = bitrate;
-  const srvProc = net.process('srv');
-  const srvOut: string[] = [];
-  const stopServer = new AbortController();
-  const server = runOperfServer(srvProc, options('-l'), (l) => srvOut.push(l), { clock, signal: stopServer.signal });
-  return { clock, net, srvProc, srvOut, stopServer, server };
+  return serverWorld((proc, out, ctl) => runOperfServer(proc, options('-l'), out, ctl), delay, bitrate);
 }
 type World = ReturnType<typeof world>;
 

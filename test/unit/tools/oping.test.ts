@@ -12,7 +12,7 @@ import { runOpingClient } from '../../../src/tools/oping/client.js';
 import { decodeMsg, encodeMsg, makeReply, ECHO_REPLY, ECHO_REQUEST } from '../../../src/tools/oping/msg.js';
 import { OPING_USAGE, parseOpingArgs, strtol, type OpingOptions } from '../../../src/tools/oping/options.js';
 import { runOpingServer } from '../../../src/tools/oping/server.js';
-import { MemClock, MemNet, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
+import { MemClock, MemNet, serverWorld, type DelayFn, type MemFlow } from '../../../src/tools/common/memnet.js';
 import { cfmt, lossPercent, OUT_OF_ORDER, PingStats, replyLine, timeOfDayPrefix } from '../../../src/tools/oping/stats.js';
 
 // The fake world (virtual time, flows with a per-packet delay) is the shared
@@ -29,16 +29,7 @@ function options(...args: string[]): OpingOptions {
 
 /** A world with a running oping server on name `srv`. */
 function world(serverArgs: string[] = ['-l'], delay?: DelayFn) {
-  const clock = new MemClock();
-  const net = new MemNet(clock, delay);
-  const srvProc = net.process('srv');
-  const srvOut: string[] = [];
-  const stopServer = new AbortController();
-  const server = runOpingServer(srvProc, options(...serverArgs), (l) => srvOut.push(l), {
-    clock,
-    signal: stopServer.signal,
-  });
-  return { clock, net, srvProc, srvOut, stopServer, server };
+  return serverWorld((proc, out, ctl) => runOpingServer(proc, options(...serverArgs), out, ctl), delay);
 }
 
 async function ping(w: ReturnType<typeof world>, args: string[], signal?: AbortSignal) {
