@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, Child, ROOT, TestSystem, until } from '../helpers/system.js';
 import { IPCP_TYPE_NAMES, IpcpType, isBuilt } from '../../src/common/ipcp-types.js';
+import { ipcpTable, nameTable } from '../helpers/tables.js';
 
 /** A valid stanza body per IPCP type, for the "type this build lacks" test. */
 const STANZA: Record<string, string> = {
@@ -42,19 +43,6 @@ function hash8(algo: 'sha3-256' | 'sha3-512', name: string): string {
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-// The tables as the reference's irm prints them (printf right-aligned columns).
-const IPCP_BORDER = '+---------+----------------------+------------+----------------------+';
-const ipcpRow = (pid: string, name: string, type: string, layer: string): string =>
-  `| ${pid.padStart(7)} | ${name.padStart(20)} | ${type.padStart(10)} | ${layer.padStart(20)} |`;
-function ipcpTable(rows: Array<[number, string, string, string]>): string {
-  const sorted = [...rows].sort((a, b) => a[0] - b[0]);
-  return [IPCP_BORDER, ipcpRow('pid', 'name', 'type', 'layer'), IPCP_BORDER, ...sorted.map(([p, n, t, l]) => ipcpRow(String(p), n, t, l)), IPCP_BORDER].join('\n') + '\n\n';
-}
-const NAME_BORDER = `+${'-'.repeat(52)}+${'-'.repeat(22)}+`;
-const nameRow = (name: string, lb: string): string => `| ${name.padStart(50)} | ${lb.padStart(20)} |`;
-function nameTable(rows: Array<[string, string]>): string {
-  return [NAME_BORDER, nameRow('name', 'load-balance policy'), NAME_BORDER, ...rows.map(([n, l]) => nameRow(n, l)), NAME_BORDER].join('\n') + '\n';
-}
 
 /** The pids of "Created IPCP <pid>." lines, in log order. */
 function createdIpcps(log: string): number[] {

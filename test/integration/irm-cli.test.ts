@@ -10,25 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, Child, TestSystem, until, type RunResult } from '../helpers/system.js';
 import { IPCP_TYPE_NAMES, IpcpType, isBuilt } from '../../src/common/ipcp-types.js';
+import { ipcpTable, nameTable } from '../helpers/tables.js';
 
 /** The first IPCP type this build does not ship, if any (udp4 once; unicast now). */
 const LACKING = (Object.values(IpcpType) as IpcpType[]).filter((t) => !isBuilt(t)).map((t) => IPCP_TYPE_NAMES[t])[0];
 
 const DAEMON_UNREACHABLE = 'Failed to communicate with the Ouroboros IPC Resource Manager daemon.\n';
 
-// The tables as the reference's irm prints them (printf right-aligned columns).
-const IPCP_BORDER = '+---------+----------------------+------------+----------------------+';
-const ipcpRow = (pid: string, name: string, type: string, layer: string): string =>
-  `| ${pid.padStart(7)} | ${name.padStart(20)} | ${type.padStart(10)} | ${layer.padStart(20)} |`;
-function ipcpTable(rows: Array<[number, string, string, string]>): string {
-  const sorted = [...rows].sort((a, b) => a[0] - b[0]);
-  return [IPCP_BORDER, ipcpRow('pid', 'name', 'type', 'layer'), IPCP_BORDER, ...sorted.map(([p, n, t, l]) => ipcpRow(String(p), n, t, l)), IPCP_BORDER].join('\n') + '\n\n';
-}
-const NAME_BORDER = `+${'-'.repeat(52)}+${'-'.repeat(22)}+`;
-const nameRow = (name: string, lb: string): string => `| ${name.padStart(50)} | ${lb.padStart(20)} |`;
-function nameTable(rows: Array<[string, string]>): string {
-  return [NAME_BORDER, nameRow('name', 'load-balance policy'), NAME_BORDER, ...rows.map(([n, l]) => nameRow(n, l)), NAME_BORDER].join('\n') + '\n';
-}
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
