@@ -28,6 +28,7 @@ import { IrmClient } from '../../src/lib/irm-client.js';
 import { qos } from '../../src/lib/qos.js';
 import type { Flow, Process } from '../../src/lib/api.js';
 import type { FlowImpl } from '../../src/lib/flow.js';
+import { Rng } from '../helpers/rng.js';
 
 const ME = process.pid;
 /** How long a peer may take to notice a flow went down. */
@@ -334,40 +335,6 @@ test('ipcpd-local killed with SIGKILL: irmd logs it, its flows go down, a new lo
 // 3. junk on every socket
 // ---------------------------------------------------------------------------
 
-/** mulberry32: small, seedable, good enough to pick junk. */
-class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  u32(): number {
-    return (this.int(0x10000) * 0x10000 + this.int(0x10000)) >>> 0;
-  }
-  bool(p = 0.5): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 const SEED = Number(process.env.O7S_FUZZ_SEED ?? 0x0ec0de);
 const OPS_PER_SOCKET = Number(process.env.O7S_FUZZ_OPS ?? 300);

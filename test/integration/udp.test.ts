@@ -30,6 +30,7 @@ import {
   replySeed,
   within,
 } from '../compliance/cases.js';
+import { Rng } from '../helpers/rng.js';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -77,31 +78,6 @@ function socketDrops(ip: string, port: number): number | undefined {
   return undefined;
 }
 
-/** mulberry32: small and seedable. */
-class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  u32(): number {
-    return (this.int(0x10000) * 0x10000 + this.int(0x10000)) >>> 0;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 const SEED = Number(process.env.O7S_FUZZ_SEED ?? 0x0dd9a7a);
 

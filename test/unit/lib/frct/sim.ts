@@ -6,17 +6,7 @@
 import { Frct, type FrctInit, type FrctOutput } from '../../../../src/lib/frct/frct.js';
 import { decodeHeader, type FrctHeader } from '../../../../src/lib/frct/header.js';
 
-/** Small deterministic PRNG (mulberry32), uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../../helpers/rng.js';
 
 interface Ev {
   at: number;
