@@ -5,6 +5,7 @@
  * and deallocates the flow.
  */
 import type { Flow, Process } from '../../lib/api.js';
+import { raceAbort } from '../oping/clock.js';
 
 export const OECHO_USAGE = [
   'Usage: oecho [OPTION]...',
@@ -52,7 +53,7 @@ export async function runOechoServer(proc: Process, out: Out, signal?: AbortSign
   while (!signal?.aborted) {
     let flow: Flow;
     try {
-      flow = await untilAborted(proc.flowAccept(), signal);
+      flow = await raceAbort(proc.flowAccept(), signal);
     } catch {
       if (signal?.aborted) break;
       out('Failed to accept flow.');
@@ -62,7 +63,7 @@ export async function runOechoServer(proc: Process, out: Out, signal?: AbortSign
 
     let count: number;
     try {
-      count = await untilAborted(flow.readInto(buf), signal);
+      count = await raceAbort(flow.readInto(buf), signal);
     } catch {
       if (!signal?.aborted) out('Failed to read packet.');
       await flow.dealloc().catch(() => undefined);
@@ -112,22 +113,3 @@ export async function runOechoClient(proc: Process, out: Out): Promise<number> {
   }
 }
 
-function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  p.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
