@@ -133,7 +133,7 @@ export function ipcpConfigToMsg(c: IpcpConfig): ipcp_config_msg {
           tExpire: u.dhtTExpire,
           tRefresh: u.dhtTRefresh,
           tReplicate: u.dhtTReplicate,
-          peer: 0n,
+          peer: BigInt(u.dhtPeer ?? 0),
         },
       },
       addrAuthType: u.addrAuth,
@@ -198,6 +198,8 @@ export function ipcpConfigFromMsg(m: ipcp_config_msg): IpcpConfig {
       dhtTRefresh: u.dir?.dht?.tRefresh ?? 900,
       dhtTReplicate: u.dir?.dht?.tReplicate ?? 900,
     };
+    const peer = u.dir?.dht?.peer ?? 0n;
+    if (peer > 0n && peer <= BigInt(Number.MAX_SAFE_INTEGER)) c.unicast.dhtPeer = Number(peer);
   }
   return c;
 }

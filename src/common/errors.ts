@@ -15,6 +15,7 @@ export const ERRORS = {
   EEXIST: { errno: 17, text: 'already exists' },
   EINVAL: { errno: 22, text: 'invalid argument' },
   EPIPE: { errno: 32, text: 'broken pipe' },
+  EPROTO: { errno: 71, text: 'protocol error' },
   EMSGSIZE: { errno: 90, text: 'message too long' },
   ENOTSUP: { errno: 95, text: 'operation not supported' },
   ECONNRESET: { errno: 104, text: 'connection reset' },

@@ -33,7 +33,7 @@ export function ipcpTypeByName(name: string): IpcpType | undefined {
 }
 
 /** The IPCP types this build of o7s ships a daemon for. */
-export const BUILT_IPCP_TYPES: readonly IpcpType[] = [IpcpType.LOCAL, IpcpType.UDP4, IpcpType.UDP6];
+export const BUILT_IPCP_TYPES: readonly IpcpType[] = [IpcpType.LOCAL, IpcpType.UNICAST, IpcpType.BROADCAST, IpcpType.UDP4, IpcpType.UDP6];
 
 export function isBuilt(type: IpcpType): boolean {
   return BUILT_IPCP_TYPES.includes(type);
@@ -83,6 +83,8 @@ export interface UnicastConfig {
   dhtTExpire: number;
   dhtTRefresh: number;
   dhtTReplicate: number;
+  /** The DHT's bootstrap peer: the enroller's address, filled in during enrollment (0 = none). */
+  dhtPeer?: number;
 }
 
 export const UNICAST_DEFAULTS: Readonly<UnicastConfig> = Object.freeze({

@@ -123,8 +123,11 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
       const r = await flows.flowAccept(ctx, caller, fi.nPid, timeoMs(m));
       return { flowInfo: flowInfoMsg(r), cipherNid: 0 };
     }
-    case C.IRM_FLOW_JOIN:
-      fail('ENOTSUP', 'joining a broadcast layer needs the broadcast IPCP, which this version of o7s does not have yet');
+    case C.IRM_FLOW_JOIN: {
+      const fi = need(m.flowInfo, 'flow_info');
+      const r = await flows.flowJoin(ctx, caller, fi.nPid, qosFromMsg(need(fi.qos, 'a QoS spec')), needStr(m, 'dst', 'a layer name'), timeoMs(m));
+      return { flowInfo: flowInfoMsg(r), cipherNid: 0 };
+    }
     case C.IRM_FLOW_DEALLOC: {
       const fi = need(m.flowInfo, 'flow_info');
       flows.flowDealloc(ctx, caller, fi.id, fi.nPid, m.timeo ? Number(m.timeo.tvSec) : 0);
@@ -153,6 +156,8 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
           direct: f.direct,
         })),
       };
+    case C.O7S_IPCP_INSPECT:
+      return { o7sJson: await ipcp.inspectIpcp(ctx, needPid(m)) };
     default:
       ctx.log.err("Don't know that message code.");
       fail('EINVAL', `unknown message code ${m.code}`);

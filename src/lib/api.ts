@@ -118,6 +118,8 @@ export interface Process {
   readonly rundir: string;
   flowAlloc(dst: string, opts?: AllocOptions): Promise<Flow>;
   flowAccept(opts?: AcceptOptions): Promise<Flow>;
+  /** Joins broadcast layer `layer`: every SDU written reaches every member; reads get theirs. */
+  flowJoin(layer: string, opts?: AllocOptions): Promise<Flow>;
   createFlowSet(): FlowSet;
   /** Deallocates every flow and leaves irmd. */
   close(): Promise<void>;

@@ -59,5 +59,7 @@ export interface IrmApi {
   unregName(name: string, ipcpPid: number): Promise<void>;
   /** o7s extension: the flows of the system. */
   listFlows?(): Promise<FlowListEntry[]>;
+  /** o7s: an IPCP's state (address, neighbours, routes, directory, flows, counters). */
+  inspectIpcp?(pid: number): Promise<unknown>;
   close(): void;
 }

@@ -127,6 +127,11 @@ export class IrmClient implements IrmApi {
     }));
   }
 
+  async inspectIpcp(pid: number): Promise<unknown> {
+    const r = await this.conn.call({ code: irm_msg_code.O7S_IPCP_INSPECT, pid }, `inspecting IPCP ${pid}`);
+    return JSON.parse(r.o7sJson ?? 'null') as unknown;
+  }
+
   close(): void {
     this.conn.close();
   }

@@ -36,22 +36,40 @@ export class ProcessImpl implements Process, FlowHost {
     readonly rundir: string,
     readonly irm: IrmConnection,
     readonly plane: DataPlane,
+    /** False when the data plane belongs to someone else (an IPCP using flows of a lower layer). */
+    private readonly ownsPlane = true,
   ) {}
 
   static async connect(opts: ConnectOptions = {}): Promise<ProcessImpl> {
     const rundir = opts.rundir ?? defaultRundir();
-    const prog = opts.prog ?? programName();
     const plane = new DataPlane(rundir);
     await plane.listen();
-    let irm: IrmConnection;
     try {
-      irm = await IrmConnection.open(rundir);
-      await irm.call({ code: irm_msg_code.IRM_PROC_ANNOUNCE, pid: process.pid, prog }, 'announcing this process to the IRMd');
+      return await ProcessImpl.announce(rundir, plane, opts.prog ?? programName(), true);
     } catch (e) {
       void plane.close();
       throw e;
     }
-    const p = new ProcessImpl(process.pid, rundir, irm, plane);
+  }
+
+  /**
+   * A process context on a data plane that exists already: how an IPCP, which
+   * serves flows to the layer above on its plane, also uses flows of the
+   * layers below. Closing it leaves the plane open.
+   */
+  static attach(rundir: string, plane: DataPlane, prog: string): Promise<ProcessImpl> {
+    return ProcessImpl.announce(rundir, plane, prog, false);
+  }
+
+  private static async announce(rundir: string, plane: DataPlane, prog: string, ownsPlane: boolean): Promise<ProcessImpl> {
+    const irm = await IrmConnection.open(rundir);
+    try {
+      await irm.call({ code: irm_msg_code.IRM_PROC_ANNOUNCE, pid: process.pid, prog }, 'announcing this process to the IRMd');
+    } catch (e) {
+      irm.close();
+      throw e;
+    }
+    const p = new ProcessImpl(process.pid, rundir, irm, plane, ownsPlane);
     irm.ctrl.onClose = () => {
       for (const f of p.flows.values()) f.ep.markDown();
     };
@@ -92,6 +110,28 @@ export class ProcessImpl implements Process, FlowHost {
       if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow allocation without flow info');
       const info = flowInfoFromMsg(reply.flowInfo);
       return this.adopt(info.id, info.n1Pid, info.qos, info.mpl);
+    } finally {
+      this.plane.hold(-1);
+    }
+  }
+
+  async flowJoin(layer: string, opts: AllocOptions = {}): Promise<Flow> {
+    if (typeof layer !== 'string' || layer.length === 0 || Buffer.byteLength(layer) > 255) fail('EINVAL', 'a layer name of 1 to 255 bytes is needed');
+    const qos = opts.qos ?? QOS.raw;
+    this.plane.hold(1);
+    try {
+      const reply = await this.irm.call(
+        {
+          code: irm_msg_code.IRM_FLOW_JOIN,
+          dst: layer,
+          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(qos) }),
+          ...(opts.timeout !== undefined ? { timeo: timeoMsg(opts.timeout) } : {}),
+        },
+        `joining broadcast layer ${layer}`,
+      );
+      if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a join without flow info');
+      const info = flowInfoFromMsg(reply.flowInfo);
+      return this.adopt(info.id, info.n1Pid, qos, info.mpl);
     } finally {
       this.plane.hold(-1);
     }
@@ -149,7 +189,7 @@ export class ProcessImpl implements Process, FlowHost {
           /* leaving anyway */
         }
       }
-      await this.plane.close();
+      if (this.ownsPlane) await this.plane.close();
       this.irm.close();
     })();
     return this.closing;

@@ -17,6 +17,7 @@ export const BIN = {
   irm: join(ROOT, 'dist/src/tools/irm/main.js'),
   oping: join(ROOT, 'dist/src/tools/oping/main.js'),
   oecho: join(ROOT, 'dist/src/tools/oecho/main.js'),
+  obc: join(ROOT, 'dist/src/tools/obc/main.js'),
   'ipcpd-local': join(ROOT, 'dist/src/ipcpd/local/main.js'),
 } as const;
 

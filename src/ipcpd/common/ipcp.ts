@@ -61,6 +61,7 @@ export class Ipcp {
       this.log.err('Lost the connection to the IRMd, exiting.');
       void this.stop().then(() => process.exit(1));
     };
+    await ops.init?.();
     this.state = IpcpState.BOOT;
     await this.irm.call(
       {
@@ -141,10 +142,12 @@ export class Ipcp {
     return h;
   }
 
-  private async dispatch(m: ipcp_msg): Promise<{ layerInfo?: { name: string; dirHashAlgo: number } }> {
+  private async dispatch(m: ipcp_msg): Promise<{ layerInfo?: { name: string; dirHashAlgo: number }; o7sJson?: string }> {
     const C = ipcp_msg_code;
     const o = this.ops;
     switch (m.code) {
+      case C.O7S_IPCP_INSPECT:
+        return { o7sJson: JSON.stringify(this.inspect(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) };
       case C.IPCP_BOOTSTRAP:
       case C.IPCP_ENROLL: {
         if (this.state !== IpcpState.BOOT) fail('EIPCPSTATE', `IPCP ${this.init.name} is in a layer already`);
@@ -227,6 +230,19 @@ export class Ipcp {
       default:
         fail('EINVAL', `unknown IPCP message code ${m.code}`);
     }
+  }
+
+  private inspect(): Record<string, unknown> {
+    return {
+      name: this.init.name,
+      type: IPCP_TYPE_NAMES[this.init.type],
+      pid: process.pid,
+      state: this.state,
+      layer: this.layer?.name ?? null,
+      plane: this.plane.counters,
+      badMessages: this.counters.badMessages,
+      ...(this.state === IpcpState.OPERATIONAL ? ((this.ops.inspect?.() as Record<string, unknown> | undefined) ?? {}) : {}),
+    };
   }
 
   // ---- towards irmd ----

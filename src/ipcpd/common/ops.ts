@@ -21,6 +21,8 @@ export interface FlowAllocResp {
 }
 
 export interface IpcpOps {
+  /** Runs once the data plane and the connection to irmd are up, before the IPCP reports itself ready. */
+  init?(): Promise<void>;
   bootstrap?(conf: IpcpConfig): Promise<LayerInfo>;
   enroll?(dst: string): Promise<LayerInfo>;
   connect?(dst: string, component: string, qos: QosSpec): Promise<void>;
@@ -33,6 +35,8 @@ export interface IpcpOps {
   flowJoin?(req: FlowAllocReq): Promise<void>;
   flowAllocResp?(resp: FlowAllocResp): Promise<void>;
   flowDealloc?(flowId: number, timeoSec: number): Promise<void>;
+  /** o7s: the IPCP's state for `irm ipcp inspect` (JSON-able). */
+  inspect?(): unknown;
   /** Called once at shutdown. */
   stop?(): Promise<void>;
 }

@@ -186,14 +186,31 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
     ctx.log.err(`Failed to find IPCP for ${dst}.`);
     fail('EIPCP', `no layer on this system reaches ${dst} (register it: irm name register ${dst} layer <layer>)`);
   }
-  const { ipcp, hash } = found;
+  return allocThrough(ctx, proc, found.ipcp, found.hash, qos, dst, timeout, deadline, ipcp_msg_code.IPCP_FLOW_ALLOC);
+}
+
+/**
+ * Allocates (or joins) through `ipcp`: the flow waits in ALLOC_PENDING for
+ * the IPCP's reply, bounded by the program's timeout.
+ */
+async function allocThrough(
+  ctx: IrmdContext,
+  proc: ProcEntry,
+  ipcp: IpcpEntry,
+  hash: Uint8Array,
+  qos: QosSpec,
+  dst: string,
+  timeout: number | undefined,
+  deadline: number,
+  code: typeof ipcp_msg_code.IPCP_FLOW_ALLOC | typeof ipcp_msg_code.IPCP_FLOW_JOIN,
+): Promise<FlowInfo> {
   const f = ctx.reg.flows.create({ nPid: proc.pid, n1Pid: ipcp.pid, qos, state: FlowState.ALLOC_PENDING, name: dst, uid: proc.uid });
   if (!f) fail('ENOMEM', 'no flow ids left on this system');
   // The program's timeout bounds the whole allocation, the IPCP's part included.
   const ipcpWait = timeout !== undefined ? Math.max(1, deadline - Date.now()) : IPCP_TIMEOUT.FLOW_ALLOC;
   try {
     const r = await ipcp.ctrl!.call(
-      { code: ipcp_msg_code.IPCP_FLOW_ALLOC, flowId: f.id, pid: proc.pid, uid: proc.uid, qosspec: qosToMsg(qos), hash, pk: new Uint8Array(0) },
+      { code, flowId: f.id, pid: proc.pid, uid: proc.uid, qosspec: qosToMsg(qos), hash, pk: new Uint8Array(0) },
       timerDelay(ipcpWait),
     );
     if (r.result < 0) throw errorFromResult(r.result, 'IPCP', r.o7sError);
@@ -227,6 +244,20 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   }
   ctx.log.dbg(`Response for flow ${f.id} to ${dst}.`);
   return info(f, proc.pid, ipcp.pid);
+}
+
+
+/** Joins the broadcast layer `dst` through this system's broadcast IPCP in it. */
+export async function flowJoin(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowInfo> {
+  const proc = knownProcess(ctx, caller, nPid);
+  if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a layer name of 1 to 255 bytes is needed');
+  const ipcp = ctx.reg.ipcps
+    .list()
+    .find((i) => i.type === IpcpType.BROADCAST && ctx.reg.ipcps.operational(i) && i.ctrl && i.layer?.name === dst);
+  if (!ipcp) fail('EIPCP', `no broadcast layer ${dst} on this system (irm ipcp bootstrap type broadcast ... layer ${dst})`);
+  ctx.log.info(`Joining layer ${dst} for ${proc.pid}.`);
+  const deadline = Date.now() + (timeout ?? FLOW_ALLOC_TIMEOUT);
+  return allocThrough(ctx, proc, ipcp, hashName(ipcp.layer!.hashAlgo, dst), qos, dst, timeout, deadline, ipcp_msg_code.IPCP_FLOW_JOIN);
 }
 
 export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number, timeout: number | undefined): Promise<FlowInfo> {

@@ -167,7 +167,7 @@ export async function connectIpcp(ctx: IrmdContext, pid: number, dst: string, co
   const reply = await e.ctrl!.call({ code: ipcp_msg_code.IPCP_CONNECT, dst, comp, pid, qosspec: qosToMsg(qos) }, IPCP_TIMEOUT.CONNECT);
   if (reply.result < 0) {
     ctx.log.err(`Could not connect IPCP ${pid} to ${dst}.`);
-    throw new OuroborosError('EPERM', `IPCP ${pid} could not connect to ${dst}`);
+    throw new OuroborosError('EPERM', `IPCP ${pid} could not connect to ${dst}${reply.o7sError ? `: ${reply.o7sError}` : ''}`);
   }
   ctx.log.info(`Established ${comp} connection between IPCP ${pid} and ${dst}.`);
 }
@@ -177,7 +177,16 @@ export async function disconnectIpcp(ctx: IrmdContext, pid: number, dst: string,
   const reply = await e.ctrl!.call({ code: ipcp_msg_code.IPCP_DISCONNECT, dst, comp, pid }, IPCP_TIMEOUT.DEFAULT);
   if (reply.result < 0) {
     ctx.log.err('Could not disconnect IPCP.');
-    throw new OuroborosError('EPERM', `IPCP ${pid} could not disconnect from ${dst}`);
+    throw new OuroborosError('EPERM', `IPCP ${pid} could not disconnect from ${dst}${reply.o7sError ? `: ${reply.o7sError}` : ''}`);
   }
   ctx.log.info(`${comp} connection between IPCP ${pid} and ${dst} torn down.`);
+}
+
+/** o7s: an IPCP's own account of its state (JSON), for `irm ipcp inspect`. */
+export async function inspectIpcp(ctx: IrmdContext, pid: number): Promise<string> {
+  const e = ctx.reg.ipcps.get(pid);
+  if (!e || !e.ctrl) fail('EIPCP', `there is no IPCP with pid ${pid}`);
+  const reply = await e.ctrl.call({ code: ipcp_msg_code.O7S_IPCP_INSPECT }, IPCP_TIMEOUT.DEFAULT);
+  if (reply.result < 0 || reply.o7sJson === undefined) fail('EIPCP', `IPCP ${pid} did not describe itself${reply.o7sError ? `: ${reply.o7sError}` : ''}`);
+  return reply.o7sJson;
 }

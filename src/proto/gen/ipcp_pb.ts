@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ipcp.proto.
  */
 export const file_ipcp: GenFile = /*@__PURE__*/
-  fileDesc("CgppcGNwLnByb3RvEghvN3MuaXBjcCLpAgoIaXBjcF9tc2cSJQoEY29kZRgBIAIoDjIXLm83cy5pcGNwLmlwY3BfbXNnX2NvZGUSDAoEaGFzaBgCIAEoDBIPCgdmbG93X2lkGAMgASgFEgsKA2RzdBgEIAEoCRInCgdxb3NzcGVjGAUgASgLMhYubzdzLm1vZGVsLnFvc3NwZWNfbXNnEgoKAnBrGAYgASgMEikKBGNvbmYYByABKAsyGy5vN3MuY29uZmlnLmlwY3BfY29uZmlnX21zZxILCgNwaWQYCCABKAUSLQoKbGF5ZXJfaW5mbxgJIAEoCzIZLm83cy5tb2RlbC5sYXllcl9pbmZvX21zZxIQCghyZXNwb25zZRgKIAEoBRIMCgRjb21wGAsgASgJEhEKCXRpbWVvX3NlYxgMIAEoDRILCgNtcGwYDSABKBESDgoGcmVzdWx0GA4gASgFEgsKA3VpZBgPIAEoDRIRCglvN3NfZXJyb3IYZCABKAkq8wEKDWlwY3BfbXNnX2NvZGUSEgoOSVBDUF9CT09UU1RSQVAQARIPCgtJUENQX0VOUk9MTBACEgwKCElQQ1BfUkVHEAMSDgoKSVBDUF9VTlJFRxAEEg4KCklQQ1BfUVVFUlkQBRITCg9JUENQX0ZMT1dfQUxMT0MQBhISCg5JUENQX0ZMT1dfSk9JThAHEhgKFElQQ1BfRkxPV19BTExPQ19SRVNQEAgSFQoRSVBDUF9GTE9XX0RFQUxMT0MQCRIQCgxJUENQX0NPTk5FQ1QQChITCg9JUENQX0RJU0NPTk5FQ1QQCxIOCgpJUENQX1JFUExZEAw", [file_model, file_ipcp_config]);
+  fileDesc("CgppcGNwLnByb3RvEghvN3MuaXBjcCL7AgoIaXBjcF9tc2cSJQoEY29kZRgBIAIoDjIXLm83cy5pcGNwLmlwY3BfbXNnX2NvZGUSDAoEaGFzaBgCIAEoDBIPCgdmbG93X2lkGAMgASgFEgsKA2RzdBgEIAEoCRInCgdxb3NzcGVjGAUgASgLMhYubzdzLm1vZGVsLnFvc3NwZWNfbXNnEgoKAnBrGAYgASgMEikKBGNvbmYYByABKAsyGy5vN3MuY29uZmlnLmlwY3BfY29uZmlnX21zZxILCgNwaWQYCCABKAUSLQoKbGF5ZXJfaW5mbxgJIAEoCzIZLm83cy5tb2RlbC5sYXllcl9pbmZvX21zZxIQCghyZXNwb25zZRgKIAEoBRIMCgRjb21wGAsgASgJEhEKCXRpbWVvX3NlYxgMIAEoDRILCgNtcGwYDSABKBESDgoGcmVzdWx0GA4gASgFEgsKA3VpZBgPIAEoDRIRCglvN3NfZXJyb3IYZCABKAkSEAoIbzdzX2pzb24YZSABKAkqiQIKDWlwY3BfbXNnX2NvZGUSEgoOSVBDUF9CT09UU1RSQVAQARIPCgtJUENQX0VOUk9MTBACEgwKCElQQ1BfUkVHEAMSDgoKSVBDUF9VTlJFRxAEEg4KCklQQ1BfUVVFUlkQBRITCg9JUENQX0ZMT1dfQUxMT0MQBhISCg5JUENQX0ZMT1dfSk9JThAHEhgKFElQQ1BfRkxPV19BTExPQ19SRVNQEAgSFQoRSVBDUF9GTE9XX0RFQUxMT0MQCRIQCgxJUENQX0NPTk5FQ1QQChITCg9JUENQX0RJU0NPTk5FQ1QQCxIOCgpJUENQX1JFUExZEAwSFAoQTzdTX0lQQ1BfSU5TUEVDVBBk", [file_model, file_ipcp_config]);
 
 /**
  * @generated from message o7s.ipcp.ipcp_msg
@@ -103,6 +103,13 @@ export type ipcp_msg = Message<"o7s.ipcp.ipcp_msg"> & {
    * @generated from field: optional string o7s_error = 100;
    */
   o7sError: string;
+
+  /**
+   * o7s extension: the answer to O7S_IPCP_INSPECT.
+   *
+   * @generated from field: optional string o7s_json = 101;
+   */
+  o7sJson: string;
 };
 
 /**
@@ -175,6 +182,13 @@ export enum ipcp_msg_code {
    * @generated from enum value: IPCP_REPLY = 12;
    */
   IPCP_REPLY = 12,
+
+  /**
+   * o7s extension: the IPCP's state as JSON (address, neighbours, routes, directory, flows).
+   *
+   * @generated from enum value: O7S_IPCP_INSPECT = 100;
+   */
+  O7S_IPCP_INSPECT = 100,
 }
 
 /**

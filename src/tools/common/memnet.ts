@@ -183,6 +183,9 @@ export class MemProcess implements Process {
     if (f) return Promise.resolve(f);
     return new Promise((resolve, reject) => this.acceptors.push({ resolve, reject }));
   }
+  flowJoin(): Promise<Flow> {
+    return Promise.reject(err('ENOTSUP'));
+  }
   createFlowSet(): FlowSet {
     throw new Error('MemProcess has no flow sets');
   }

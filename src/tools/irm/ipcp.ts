@@ -8,6 +8,7 @@ import { ipcpTable } from './table.js';
 import { usage } from './usage.js';
 import { ipcpBootstrap } from './bootstrap.js';
 import { ipcpEnroll } from './enroll.js';
+import { ipcpInspect } from './inspect.js';
 import { dispatch, listIpcps, notAvailable, wantsHelp, type Sub } from './util.js';
 
 const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
@@ -18,6 +19,7 @@ const SUBCOMMANDS: ReadonlyArray<[string, Sub]> = [
   ['connect', ipcpConnect],
   ['disconnect', ipcpDisconnect],
   ['list', ipcpList],
+  ['inspect', ipcpInspect],
   ['help', async (ctx) => (ctx.print(usage.ipcp), OK)],
 ];
 

@@ -27,7 +27,15 @@ export const usage = {
     '                    bootstrap enroll\n' +
     '                    connect disconnect\n' +
     '                    list\n' +
-    '                    help}\n',
+    '                    help}\n' +
+    '(o7s: also inspect)\n',
+
+  ipcpInspect:
+    'Usage: irm ipcp inspect\n' +
+    '                name <ipcp name>\n' +
+    '                [SECTION]...\n\n' +
+    'where SECTION in {address neighbours lsdb pff dht flows counters json}\n' +
+    '(o7s: what the IPCP knows; default: every section it has)\n',
 
   bind: 'Usage: irm bind [OPERATION]\n\nwhere OPERATION in {program process ipcp help}\n',
   unbind: 'Usage: irm unbind [OPERATION]\n\nwhere OPERATION in {program process ipcp help}\n',

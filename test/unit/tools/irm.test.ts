@@ -231,7 +231,7 @@ describe('irm top level and help', () => {
     assert.equal(
       usage.ipcp,
       'Usage: irm ipcp [OPERATION]\n\nwhere OPERATION in {create destroy\n                    bootstrap enroll\n' +
-        '                    connect disconnect\n                    list\n                    help}\n',
+        '                    connect disconnect\n                    list\n                    help}\n(o7s: also inspect)\n',
     );
     assert.equal(
       usage.ipcpCreate,

@@ -50,6 +50,9 @@ class FakeProcess implements Process {
     if (f) return Promise.resolve(f);
     return new Promise((resolve, reject) => this.acceptors.push({ resolve, reject }));
   }
+  flowJoin(): Promise<Flow> {
+    throw new Error('not used');
+  }
   createFlowSet(): FlowSet {
     throw new Error('not used');
   }

@@ -1,0 +1,203 @@
+/**
+ * Data transfer: the PDUs of a unicast layer. Every PDU carries the DT PCI
+ * (destination address, QoS cube, TTL, ECN, destination endpoint id). DT
+ * sends PDUs to the next hop the forwarding table gives, forwards PDUs that
+ * are not for this IPCP (TTL and ECN updated in place), and delivers the
+ * others by endpoint id: internal components (0 flow allocator, 1 DHT) or the
+ * flow allocator's N+1 flows (eid >= 64).
+ */
+import type { Flow } from '../../lib/api.js';
+import type { QosCube } from '../../lib/qos.js';
+import type { Logger } from '../../common/log.js';
+import { fail } from '../../common/errors.js';
+import { decodePci, pciLen, writePci, type PciConfig } from './dt/pci.js';
+import type { Pff } from './pff/index.js';
+import type { CaPolicy } from './ca/index.js';
+import { PacketScheduler } from './psched.js';
+
+/** Endpoint ids below this are the IPCP's own components. */
+export const EID_FIRST_FLOW = 64;
+
+export interface Pdu {
+  /** The SDU (a view into the received PDU). */
+  sdu: Buffer;
+  qc: number;
+  ecn: number;
+  eidLo: number;
+  eidHi: number;
+}
+
+export interface DtCounters {
+  rx: number;
+  tx: number;
+  forwarded: number;
+  delivered: number;
+  ttlDrops: number;
+  noRoute: number;
+  queueDrops: number;
+  malformed: number;
+  unknownEid: number;
+}
+
+interface Neighbour {
+  addr: number;
+  flow: Flow & { tryWrite(b: Uint8Array): boolean };
+  cube: QosCube;
+}
+
+export interface DtInit {
+  pci: PciConfig;
+  maxTtl: number;
+  address: () => number;
+  pff: Pff;
+  ca: CaPolicy;
+  log: Logger;
+}
+
+export class Dt {
+  private readonly neighbours = new Map<number, Neighbour>();
+  private readonly byFlow = new Map<Flow, Neighbour>();
+  private readonly sched = new PacketScheduler();
+  private readonly components: (((pdu: Pdu) => void) | undefined)[] = [];
+  /** PDUs for N+1 flows (eid >= 64): the flow allocator. */
+  onFlowPdu: (pdu: Pdu) => void = () => {};
+  /** A DT connection came up or went away. */
+  onNeighbour: (addr: number, up: boolean) => void = () => {};
+  readonly counters: DtCounters = { rx: 0, tx: 0, forwarded: 0, delivered: 0, ttlDrops: 0, noRoute: 0, queueDrops: 0, malformed: 0, unknownEid: 0 };
+  private readonly hdr: number;
+  private readonly ttlOff: number;
+
+  constructor(private readonly init: DtInit) {
+    this.hdr = pciLen(init.pci);
+    this.ttlOff = init.pci.addrSize + 1;
+  }
+
+  /** Registers an internal component for endpoint id `eid` (< 64). */
+  register(eid: number, handler: (pdu: Pdu) => void): void {
+    if (eid < 0 || eid >= EID_FIRST_FLOW) fail('EINVAL', `eid ${eid} is not an internal one`);
+    this.components[eid] = handler;
+  }
+
+  /** A DT connection to the neighbour at `addr` (from CACEP). */
+  addConn(addr: number, flow: Flow, cube: QosCube): void {
+    if (addr === 0 || addr === this.init.address()) {
+      this.init.log.warn(`DT connection from bad address ${addr}: closed.`);
+      void flow.dealloc();
+      return;
+    }
+    const old = this.neighbours.get(addr);
+    const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube };
+    this.neighbours.set(addr, n);
+    this.byFlow.set(flow, n);
+    if (old) this.dropConn(old, false);
+    this.sched.add(flow, cube, (pdu) => this.receive(pdu), () => this.dropConn(n, true));
+    this.init.log.info(`DT connection with ${addr} up.`);
+    this.onNeighbour(addr, true);
+  }
+
+  /** Closes the DT connection to `addr`. */
+  removeConn(addr: number): void {
+    const n = this.neighbours.get(addr);
+    if (n) this.dropConn(n, true);
+  }
+
+  private dropConn(n: Neighbour, notify: boolean): void {
+    this.sched.remove(n.flow);
+    this.byFlow.delete(n.flow);
+    if (this.neighbours.get(n.addr) === n) {
+      this.neighbours.delete(n.addr);
+      this.init.log.info(`DT connection with ${n.addr} down.`);
+      if (notify) this.onNeighbour(n.addr, false);
+    }
+    if (!n.flow.closed) void n.flow.dealloc();
+  }
+
+  neighbourList(): { addr: number; cube: number; txQueue: number; rxQueue: number }[] {
+    return [...this.neighbours.values()].map((n) => ({ addr: n.addr, cube: n.cube, txQueue: n.flow.txQueueLength, rxQueue: n.flow.rxQueueLength }));
+  }
+
+  /**
+   * Sends `sdu` to endpoint (eidLo, eidHi) at address `dst` in cube `qc`.
+   * Returns false when the next hop's window is full (dropped, counted).
+   */
+  send(dst: number, qc: number, eidLo: number, eidHi: number, sdu: Uint8Array, ecn = 0): boolean {
+    const pdu = Buffer.allocUnsafe(this.hdr + sdu.length);
+    writePci(this.init.pci, pdu, 0, dst, qc, this.init.maxTtl, ecn, eidLo, eidHi);
+    pdu.set(sdu, this.hdr);
+    this.counters.tx++;
+    if (dst === this.init.address()) {
+      this.deliver(pdu);
+      return true;
+    }
+    return this.toNextHop(dst, pdu);
+  }
+
+  private toNextHop(dst: number, pdu: Buffer): boolean {
+    const nh = this.init.pff.nextHop(dst);
+    const n = nh === undefined ? undefined : this.neighbours.get(nh);
+    if (!n) {
+      if (this.counters.noRoute++ % 1000 === 0) this.init.log.dbg(`No route to ${dst} (${this.counters.noRoute} so far).`);
+      return false;
+    }
+    const mark = this.init.ca.mark(n.flow.txQueueLength);
+    if (mark) pdu[this.ttlOff + 1]! |= mark;
+    try {
+      if (n.flow.tryWrite(pdu)) return true;
+    } catch {
+      /* down: the scheduler drops the connection */
+    }
+    this.counters.queueDrops++;
+    return false;
+  }
+
+  /** One PDU from an N-1 flow. */
+  private receive(pdu: Buffer): void {
+    this.counters.rx++;
+    if (pdu.length < this.hdr) {
+      this.counters.malformed++;
+      return;
+    }
+    const ttl = pdu[this.ttlOff]! - 1;
+    pdu[this.ttlOff] = ttl < 0 ? 0 : ttl;
+    const dst = readAddr(pdu, this.init.pci.addrSize);
+    if (dst !== this.init.address()) {
+      if (ttl <= 0) {
+        this.counters.ttlDrops++;
+        return;
+      }
+      this.counters.forwarded++;
+      this.toNextHop(dst, pdu);
+      return;
+    }
+    this.deliver(pdu);
+  }
+
+  private deliver(pdu: Buffer): void {
+    const p = decodePci(this.init.pci, pdu);
+    if (typeof p === 'string') {
+      this.counters.malformed++;
+      return;
+    }
+    this.counters.delivered++;
+    const out: Pdu = { sdu: pdu.subarray(p.len), qc: p.qc, ecn: p.ecn, eidLo: p.eidLo, eidHi: p.eidHi };
+    if (p.eidHi === 0 && p.eidLo < EID_FIRST_FLOW) {
+      const h = this.components[p.eidLo];
+      if (h) h(out);
+      else this.counters.unknownEid++;
+      return;
+    }
+    this.onFlowPdu(out);
+  }
+
+  stop(): void {
+    for (const n of [...this.neighbours.values()]) this.dropConn(n, false);
+  }
+}
+
+/** The destination address: the first addrSize bytes, little-endian (host order of the reference). */
+function readAddr(b: Buffer, size: number): number {
+  if (size === 4) return b.readUInt32LE(0);
+  let v = 0;
+  for (let i = size - 1; i >= 0; i--) v = v * 256 + b[i]!;
+  return v;
+}

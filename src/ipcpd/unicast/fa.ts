@@ -1,0 +1,310 @@
+/**
+ * The flow allocator of a unicast IPCP: allocates N+1 flows across the layer
+ * with FLOW_REQ / FLOW_REPLY (to eid 0 of the peer's address, found in the
+ * directory), carries their SDUs in DT PDUs to the peer's endpoint id, and
+ * runs congestion avoidance (FLOW_UPDATE carries the receiver's feedback).
+ *
+ * Endpoint ids are 64 bits: the high 32 random and non-zero, the low 32 the
+ * flow id irmd gave the N+1 flow here (so an incoming eid is valid only if
+ * both halves match a live flow).
+ */
+import { randomInt } from 'node:crypto';
+import type { Ipcp } from '../common/ipcp.js';
+import type { FlowAllocReq, FlowAllocResp } from '../common/ops.js';
+import { Endpoint, EndpointEvent } from '../../lib/data/endpoint.js';
+import { qosCube } from '../../lib/qos.js';
+import { fail, resultOf } from '../../common/errors.js';
+import { PendingTable } from '../common/pending.js';
+import { FaCode, decodeFa, encodeFa, type FaMsg } from './fa/wire.js';
+import type { Dt, Pdu } from './dt.js';
+import type { CaFlow, CaPolicy } from './ca/index.js';
+import type { Directory } from './dir/index.js';
+
+/** Maximum packet lifetime reported for flows of a unicast layer (ms). */
+export const UNICAST_MPL = 10000;
+const FA_EID = 0;
+const DEALLOC_DRAIN_MS = 2000;
+const PENDING_WAIT_MS = 5000;
+
+interface FaFlow {
+  /** Our eid: hi random, lo = flow id. */
+  eidHi: number;
+  eidLo: number;
+  remoteAddr: number;
+  remoteHi: number;
+  remoteLo: number;
+  /** Known once the peer answered (outgoing) or from the request (incoming). */
+  established: boolean;
+  pendingOut: boolean;
+  pendingIn: boolean;
+  cube: number;
+  ep: Endpoint | undefined;
+  ca: CaFlow;
+  /** A send waits for congestion avoidance. */
+  waiting: NodeJS.Timeout | undefined;
+}
+
+export interface FaCounters {
+  reqTx: number;
+  reqRx: number;
+  replyRx: number;
+  updates: number;
+  malformed: number;
+  unknownEid: number;
+  windowDrops: number;
+  noRoute: number;
+}
+
+export class FlowAllocator {
+  private readonly flows = new Map<number, FaFlow>();
+  private readonly incoming = new PendingTable<FaFlow>();
+  readonly counters: FaCounters = { reqTx: 0, reqRx: 0, replyRx: 0, updates: 0, malformed: 0, unknownEid: 0, windowDrops: 0, noRoute: 0 };
+
+  constructor(
+    private readonly ipcp: Ipcp,
+    private readonly dt: Dt,
+    private readonly dir: Directory,
+    private readonly ca: CaPolicy,
+    private readonly hashLen: number,
+    private readonly address: () => number,
+  ) {
+    dt.register(FA_EID, (pdu) => this.onMessage(pdu));
+    dt.onFlowPdu = (pdu) => this.onData(pdu);
+  }
+
+  private newFlow(flowId: number, remoteAddr: number, cube: number): FaFlow {
+    return {
+      eidHi: randomInt(1, 2 ** 32),
+      eidLo: flowId,
+      remoteAddr,
+      remoteHi: 0,
+      remoteLo: 0,
+      established: false,
+      pendingOut: false,
+      pendingIn: false,
+      cube,
+      ep: undefined,
+      ca: this.ca.newFlow(process.hrtime.bigint()),
+      waiting: undefined,
+    };
+  }
+
+  private attach(f: FaFlow, appPid: number): void {
+    const ep = this.ipcp.plane.endpoint(f.eidLo, appPid);
+    f.ep = ep;
+    ep.onEvent = (ev) => {
+      if (ev === EndpointEvent.PKT) this.drain(f);
+      else if (ev === EndpointEvent.KEEPALIVE && f.established) this.dt.send(f.remoteAddr, f.cube, f.remoteLo, f.remoteHi, EMPTY);
+    };
+  }
+
+  /** Moves the N+1 flow's queued SDUs into the layer, as congestion avoidance allows. */
+  private drain(f: FaFlow): void {
+    const ep = f.ep;
+    if (!ep || !f.established || f.waiting) return;
+    for (let sdu = ep.peek(); sdu; sdu = ep.peek()) {
+      const wait = f.ca.beforeSend(sdu.length, process.hrtime.bigint());
+      if (wait > 0) {
+        f.waiting = setTimeout(() => {
+          f.waiting = undefined;
+          this.drain(f);
+        }, Math.min(1000, Math.ceil(wait)));
+        return;
+      }
+      ep.take();
+      if (!this.dt.send(f.remoteAddr, f.cube, f.remoteLo, f.remoteHi, sdu)) this.counters.noRoute++;
+    }
+  }
+
+  private sendMsg(addr: number, m: FaMsg): void {
+    if (!this.dt.send(addr, 0, FA_EID, 0, encodeFa(m))) this.counters.noRoute++;
+  }
+
+  async alloc(req: FlowAllocReq): Promise<void> {
+    if (this.flows.has(req.flowId)) fail('EINVAL', `flow ${req.flowId} exists already`);
+    const addr = await this.dir.query(req.hash);
+    if (!addr) fail('ENAME', 'the name is not in the directory of this layer');
+    const f = this.newFlow(req.flowId, addr, qosCube(req.qos));
+    f.pendingOut = true;
+    this.flows.set(f.eidLo, f);
+    this.attach(f, req.pid);
+    this.counters.reqTx++;
+    this.sendMsg(addr, {
+      code: FaCode.FLOW_REQ,
+      sAddr: this.address(),
+      rEid: 0n,
+      sEid: eid(f.eidHi, f.eidLo),
+      qos: req.qos,
+      response: 0,
+      ece: 0,
+      hash: req.hash,
+      pk: req.pk,
+    });
+  }
+
+  async allocResp(resp: FlowAllocResp): Promise<void> {
+    const f = await this.incoming.take(resp.flowId, PENDING_WAIT_MS, () => this.ipcp.awaitingFlowRequests);
+    if (!f || !f.pendingIn) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
+    f.pendingIn = false;
+    this.sendMsg(f.remoteAddr, {
+      code: FaCode.FLOW_REPLY,
+      sAddr: 0,
+      rEid: eid(f.remoteHi, f.remoteLo),
+      sEid: eid(f.eidHi, f.eidLo),
+      qos: undefined,
+      response: resp.response,
+      ece: 0,
+      hash: undefined,
+      pk: resp.response === 0 ? resp.pk : new Uint8Array(0),
+    });
+    if (resp.response < 0) {
+      this.flows.delete(f.eidLo);
+      f.ep?.discard();
+    } else {
+      f.established = true;
+      this.drain(f);
+    }
+  }
+
+  async dealloc(flowId: number): Promise<void> {
+    await this.flows.get(flowId)?.ep?.whenDown(DEALLOC_DRAIN_MS);
+    const f = this.flows.get(flowId);
+    this.flows.delete(flowId);
+    this.incoming.delete(flowId);
+    if (f?.waiting) clearTimeout(f.waiting);
+    f?.ep?.discard();
+    try {
+      await this.ipcp.flowDeallocDone(flowId);
+    } catch {
+      /* irmd forgot it already */
+    }
+  }
+
+  private onMessage(pdu: Pdu): void {
+    const m = decodeFa(pdu.sdu, this.hashLen);
+    if (typeof m === 'string') {
+      this.counters.malformed++;
+      return;
+    }
+    if (m.code === FaCode.FLOW_REQ) void this.onReq(m);
+    else if (m.code === FaCode.FLOW_REPLY) this.onReply(m);
+    else this.onUpdate(m);
+  }
+
+  private async onReq(m: FaMsg): Promise<void> {
+    this.counters.reqRx++;
+    if (!m.sAddr || !m.hash || !m.qos) {
+      this.counters.malformed++;
+      return;
+    }
+    const remote = split(m.sEid);
+    let acc;
+    try {
+      acc = await this.ipcp.flowReqArr(m.hash, m.qos, UNICAST_MPL, m.pk ?? new Uint8Array(0));
+    } catch (e) {
+      this.ipcp.log.dbg(`Flow request refused: ${(e as Error).message}`);
+      // The reference sends no reply here; an answer spares the requester its timeout.
+      this.sendMsg(m.sAddr, {
+        code: FaCode.FLOW_REPLY,
+        sAddr: 0,
+        rEid: m.sEid,
+        sEid: 0n,
+        qos: undefined,
+        response: resultOf(e),
+        ece: 0,
+        hash: undefined,
+        pk: new Uint8Array(0),
+      });
+      return;
+    }
+    const f = this.newFlow(acc.flowId, m.sAddr, qosCube(m.qos));
+    f.remoteHi = remote.hi;
+    f.remoteLo = remote.lo;
+    f.pendingIn = true;
+    this.flows.set(f.eidLo, f);
+    this.attach(f, acc.pid);
+    this.incoming.set(f.eidLo, f);
+  }
+
+  private find(e: bigint): FaFlow | undefined {
+    const { hi, lo } = split(e);
+    const f = this.flows.get(lo);
+    if (!f || f.eidHi !== hi) {
+      this.counters.unknownEid++;
+      return undefined;
+    }
+    return f;
+  }
+
+  private onReply(m: FaMsg): void {
+    this.counters.replyRx++;
+    const f = this.find(m.rEid);
+    if (!f || !f.pendingOut) return;
+    f.pendingOut = false;
+    if (m.response < 0) {
+      this.flows.delete(f.eidLo);
+      f.ep?.discard();
+    } else {
+      const r = split(m.sEid);
+      f.remoteHi = r.hi;
+      f.remoteLo = r.lo;
+      f.established = true;
+      this.drain(f);
+    }
+    this.ipcp.flowAllocReply(f.eidLo, UNICAST_MPL, m.response, m.pk ?? new Uint8Array(0)).catch((e) => this.ipcp.log.err(`Failed to answer flow ${f.eidLo}: ${(e as Error).message}`));
+  }
+
+  private onUpdate(m: FaMsg): void {
+    const f = this.find(m.rEid);
+    if (!f) return;
+    this.counters.updates++;
+    f.ca.onUpdate(m.ece);
+  }
+
+  /** An SDU for one of our N+1 flows. */
+  private onData(pdu: Pdu): void {
+    const f = this.flows.get(pdu.eidLo);
+    if (!f || f.eidHi !== pdu.eidHi || !f.ep) {
+      this.counters.unknownEid++;
+      return;
+    }
+    const ece = f.ca.onReceive(pdu.sdu.length, pdu.ecn);
+    if (ece !== undefined && f.established) {
+      this.sendMsg(f.remoteAddr, { code: FaCode.FLOW_UPDATE, sAddr: 0, rEid: eid(f.remoteHi, f.remoteLo), sEid: 0n, qos: undefined, response: 0, ece, hash: undefined, pk: undefined });
+    }
+    if (pdu.sdu.length === 0) {
+      f.ep.sendKeepalive();
+      return;
+    }
+    if (!f.ep.send(pdu.sdu)) this.counters.windowDrops++;
+  }
+
+  list(): { flowId: number; eid: string; remoteAddr: number; remoteEid: string; cube: number; state: string; ca: Record<string, number> }[] {
+    return [...this.flows.values()].map((f) => ({
+      flowId: f.eidLo,
+      eid: eid(f.eidHi, f.eidLo).toString(16),
+      remoteAddr: f.remoteAddr,
+      remoteEid: eid(f.remoteHi, f.remoteLo).toString(16),
+      cube: f.cube,
+      state: f.established ? 'allocated' : f.pendingOut ? 'alloc-pending' : 'accept-pending',
+      ca: f.ca.stats(),
+    }));
+  }
+
+  stop(): void {
+    for (const f of this.flows.values()) {
+      if (f.waiting) clearTimeout(f.waiting);
+      f.ep?.close();
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function eid(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+function split(e: bigint): { hi: number; lo: number } {
+  return { hi: Number((e >> 32n) & 0xffffffffn), lo: Number(e & 0xffffffffn) };
+}

@@ -1,0 +1,145 @@
+/**
+ * Test helper: a unicast layer over a udp4 layer, one system per node. Each
+ * system's unicast IPCP is named after its system and is registered under
+ * that name in the udp layer (so neighbours can reach it); the first node
+ * bootstraps the layer, the others enroll through a neighbour that is in the
+ * layer already (breadth first along the links), and every link gets a
+ * management and a data transfer connection.
+ */
+import { IrmClient } from '../../src/lib/irm-client.js';
+import { TestNetwork, type NetworkOptions } from './network.js';
+import { until, type TestSystem } from './system.js';
+
+export interface UnicastOptions {
+  /** Layer name (default `net`). */
+  layer?: string;
+  /** IPCP type of the layer (default unicast). */
+  type?: 'unicast' | 'broadcast';
+  /** Extra `irm ipcp bootstrap` arguments for the unicast layer (e.g. ['routing', 'lfa']). */
+  bootstrap?: string[];
+  /** Options of the udp layer beneath. */
+  udp?: NetworkOptions;
+}
+
+/** What `irm ipcp inspect` reports for a unicast IPCP (the parts tests use). */
+export interface UnicastState {
+  layer: string | null;
+  address: number;
+  neighbours: { addr: number }[];
+  pff: { dst: number; nextHops: number[] }[];
+  lsdb: { adjacencies: { src: number; dst: number }[] };
+  dht: unknown;
+  flows: { flowId: number; state: string }[];
+  counters: Record<string, Record<string, number>>;
+}
+
+export class UnicastNetwork {
+  private readonly clients = new Map<string, IrmClient>();
+  private readonly pids = new Map<string, number>();
+
+  private constructor(
+    readonly udp: TestNetwork,
+    readonly layer: string,
+    readonly links: readonly (readonly [string, string])[],
+  ) {}
+
+  static async build(nodes: string[], links: [string, string][], opts: UnicastOptions = {}): Promise<UnicastNetwork> {
+    const udp = await TestNetwork.udp4(nodes, opts.udp);
+    const net = new UnicastNetwork(udp, opts.layer ?? 'net', links);
+    try {
+      const [first, ...rest] = nodes;
+      if (first === undefined) throw new Error('a network needs a node');
+      const type = opts.type ?? 'unicast';
+      await net.sys(first).irm(['ipcp', 'bootstrap', 'type', type, 'name', first, 'layer', net.layer, 'autobind', ...(opts.bootstrap ?? [])]);
+      await net.publish(first);
+      const inLayer = new Set([first]);
+      const pending = new Set(rest);
+      while (pending.size > 0) {
+        const next = [...pending].find((n) => net.neighbours(n).some((m) => inLayer.has(m)));
+        if (next === undefined) throw new Error(`nodes ${[...pending].join(', ')} are not linked to the layer`);
+        const via = net.neighbours(next).find((m) => inLayer.has(m))!;
+        await net.sys(next).irm(['ipcp', 'enroll', 'name', next, 'layer', net.layer, 'dst', via, 'type', type, 'autobind']);
+        await net.publish(next);
+        inLayer.add(next);
+        pending.delete(next);
+      }
+      for (const [a, b] of links) await net.connect(a, b);
+    } catch (e) {
+      await net.stop();
+      throw e;
+    }
+    return net;
+  }
+
+  private neighbours(n: string): string[] {
+    return this.links.flatMap(([a, b]) => (a === n ? [b] : b === n ? [a] : []));
+  }
+
+  sys(name: string): TestSystem {
+    return this.udp.sys(name);
+  }
+
+  /** Registers node `n`'s IPCP name in the udp layer, so others can reach it. */
+  private async publish(n: string): Promise<void> {
+    await this.udp.register(n, n);
+  }
+
+  async connect(a: string, b: string): Promise<void> {
+    await this.sys(a).irm(['ipcp', 'connect', 'name', a, 'dst', b]);
+  }
+
+  /** Creates `name` on node `at` and registers it in the unicast layer. */
+  async register(at: string, name: string): Promise<void> {
+    await this.sys(at).irm(['name', 'create', name], true);
+    await this.sys(at).irm(['name', 'register', name, 'layer', this.layer]);
+  }
+
+  private async client(n: string): Promise<IrmClient> {
+    let c = this.clients.get(n);
+    if (!c) {
+      c = await IrmClient.connect(this.sys(n).rundir);
+      this.clients.set(n, c);
+    }
+    return c;
+  }
+
+  async pid(n: string): Promise<number> {
+    let pid = this.pids.get(n);
+    if (pid === undefined) {
+      const c = await this.client(n);
+      pid = (await c.listIpcps()).find((i) => i.name === n)?.pid;
+      if (pid === undefined) throw new Error(`no IPCP ${n} on system ${n}`);
+      this.pids.set(n, pid);
+    }
+    return pid;
+  }
+
+  async inspect(n: string): Promise<UnicastState> {
+    const c = await this.client(n);
+    return (await c.inspectIpcp(await this.pid(n))) as UnicastState;
+  }
+
+  /** Waits until every node has a route to every other node. */
+  async converged(nodes: string[] = [...this.udp.systems.keys()], ms = 20000): Promise<void> {
+    const addrs = new Map<string, number>();
+    for (const n of nodes) addrs.set(n, (await this.inspect(n)).address);
+    await until(
+      async () => {
+        for (const n of nodes) {
+          const s = await this.inspect(n);
+          const dsts = new Set(s.pff.map((e) => e.dst));
+          for (const m of nodes) if (m !== n && !dsts.has(addrs.get(m)!)) return false;
+        }
+        return true;
+      },
+      ms,
+      'routes to every node',
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+    await this.udp.stop();
+  }
+}
