@@ -616,18 +616,18 @@ describe('irmd.conf: order and unavailable types', () => {
   });
 
   it('a stanza of an unavailable type is fully validated before it is refused', () => {
-    assert.equal(isBuilt(IpcpType.UNICAST), false, 'pick another unavailable type for this test');
+    assert.equal(isBuilt(IpcpType.ETH_DIX), false, 'pick another unavailable type for this test');
     // A bad value in an unavailable type is reported as such, ...
-    assert.throws(() => parseIrmdConfig('[unicast.u]\nbootstrap="x"\ndht_alpha=50'), (err: unknown) =>
-      err instanceof ConfigError && err.kind === 'range' && err.key === 'dht_alpha');
+    assert.throws(() => parseIrmdConfig('[eth-dix.e]\nbootstrap="x"\ndev="lo"\nethertype=1'), (err: unknown) =>
+      err instanceof ConfigError && err.key === 'ethertype' && err.kind !== 'unavailable');
     // ... as is an error in a later stanza ...
-    assert.throws(() => parseIrmdConfig('[unicast.u]\nbootstrap="x"\n[local.l]\nhash=5'), (err: unknown) =>
+    assert.throws(() => parseIrmdConfig('[eth-dix.e]\nbootstrap="x"\ndev="lo"\n[local.l]\nhash=5'), (err: unknown) =>
       err instanceof ConfigError && err.kind === 'type' && err.key === 'hash');
     // ... and a valid one is refused with the not-available message.
-    assert.throws(() => parseIrmdConfig('[local.l]\nbootstrap="x"\n[unicast.u]\nbootstrap="x"'), (err: unknown) => {
+    assert.throws(() => parseIrmdConfig('[local.l]\nbootstrap="x"\n[eth-dix.e]\nbootstrap="x"\ndev="lo"'), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.equal(err.kind, 'unavailable');
-      assert.match(err.message, /^irmd\.conf:3: \[unicast\.u\]: IPCP type unicast is not available in this version of o7s yet \(available: .*local.*udp4.*\)$/);
+      assert.match(err.message, /^irmd\.conf:3: \[eth-dix\.e\]: IPCP type eth-dix is not available in this version of o7s yet \(available: .*local.*unicast.*udp4.*\)$/);
       return true;
     });
   });

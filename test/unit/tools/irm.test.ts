@@ -294,7 +294,7 @@ describe('irm ipcp create / destroy / list', () => {
   });
 
   test('create: type not shipped by o7s', async () => {
-    for (const t of ['unicast', 'broadcast', 'eth-llc', 'eth-dix']) {
+    for (const t of ['eth-llc', 'eth-dix']) {
       const r = await irm(`ipcp create name x type ${t}`);
       assert.equal(r.code, 1, t);
       assert.equal(r.err, `The ${t} IPCP type is not available in this version of o7s yet.\n`);
@@ -410,9 +410,9 @@ describe('irm ipcp bootstrap', () => {
   });
 
   test('type not shipped: no create', async () => {
-    const r = await irm('ipcp bootstrap type unicast name u1 layer L');
+    const r = await irm('ipcp bootstrap type eth-dix name e1 layer L dev lo');
     assert.equal(r.code, 1);
-    assert.equal(r.err, 'The unicast IPCP type is not available in this version of o7s yet.\n');
+    assert.equal(r.err, 'The eth-dix IPCP type is not available in this version of o7s yet.\n');
     assert.deepEqual(r.api.actions, []);
   });
 
@@ -692,11 +692,9 @@ describe('irm ipcp enroll', () => {
     assert.deepEqual(r.api.actions, [['enrollIpcp', 30, 'L']]);
   });
 
-  test('would create an IPCP type o7s lacks', async () => {
+  test('creates the IPCP when none matches, then enrolls it', async () => {
     const r = await irm('ipcp enroll name u9 layer L');
-    assert.equal(r.code, 1);
-    assert.equal(r.err, 'The unicast IPCP type is not available in this version of o7s yet.\n');
-    assert.deepEqual(r.api.actions, []);
+    assert.deepEqual(r.api.actions.slice(0, 1), [['createIpcp', 'u9', 1]]);
   });
 
   test('bad input', async () => {
