@@ -7,6 +7,9 @@
  * management and a data transfer connection.
  */
 import { IrmClient } from '../../src/lib/irm-client.js';
+import { IpcpControl } from '../../src/irmd/ipcp-control.js';
+import { ipcp_msg_code } from '../../src/proto/gen/ipcp_pb.js';
+import { HashAlgo, hashName } from '../../src/common/hash.js';
 import { TestNetwork, type NetworkOptions } from './network.js';
 import { until, type TestSystem } from './system.js';
 
@@ -117,6 +120,20 @@ export class UnicastNetwork {
   async inspect(n: string): Promise<UnicastState> {
     const c = await this.client(n);
     return (await c.inspectIpcp(await this.pid(n))) as UnicastState;
+  }
+
+  /** Waits until node `at`'s IPCP resolves `name` in the layer (asking it as irmd does). */
+  async resolvable(at: string, name: string, ms = 15000): Promise<void> {
+    const ctl = await IpcpControl.open(this.sys(at).rundir, await this.pid(at));
+    try {
+      await until(
+        async () => (await ctl.call({ code: ipcp_msg_code.IPCP_QUERY, hash: hashName(HashAlgo.SHA3_256, name) }, 5000)).result === 0,
+        ms,
+        `${name} resolvable from ${at}`,
+      );
+    } finally {
+      ctl.close();
+    }
   }
 
   /** Waits until every node has a route to every other node. */
