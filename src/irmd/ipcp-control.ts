@@ -10,7 +10,8 @@ export const IPCP_TIMEOUT = {
   BOOTSTRAP: 10000,
   ENROLL: 20000,
   REG: 20000,
-  QUERY: 2000,
+  /** A unicast layer's directory may take a few lookup rounds. */
+  QUERY: 6000,
   CONNECT: 20000,
   FLOW_ALLOC: 20000,
   DEFAULT: 5000,

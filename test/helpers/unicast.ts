@@ -22,6 +22,8 @@ export interface UnicastOptions {
   bootstrap?: string[];
   /** Options of the udp layer beneath. */
   udp?: NetworkOptions;
+  /** Stack this layer on another one (same systems) instead of a new udp layer. */
+  over?: UnicastNetwork;
 }
 
 /** What `irm ipcp inspect` reports for a unicast IPCP (the parts tests use). */
@@ -44,16 +46,23 @@ export class UnicastNetwork {
     readonly udp: TestNetwork,
     readonly layer: string,
     readonly links: readonly (readonly [string, string])[],
+    /** The layer beneath when stacked (else the udp layer). */
+    readonly over: UnicastNetwork | undefined,
   ) {}
 
+  /** The name of node `n`'s IPCP in this layer (also its name in the layer beneath). */
+  ipcp(n: string): string {
+    return this.over ? `${this.layer}.${n}` : n;
+  }
+
   static async build(nodes: string[], links: [string, string][], opts: UnicastOptions = {}): Promise<UnicastNetwork> {
-    const udp = await TestNetwork.udp4(nodes, opts.udp);
-    const net = new UnicastNetwork(udp, opts.layer ?? 'net', links);
+    const udp = opts.over ? opts.over.udp : await TestNetwork.udp4(nodes, opts.udp);
+    const net = new UnicastNetwork(udp, opts.layer ?? 'net', links, opts.over);
     try {
       const [first, ...rest] = nodes;
       if (first === undefined) throw new Error('a network needs a node');
       const type = opts.type ?? 'unicast';
-      await net.sys(first).irm(['ipcp', 'bootstrap', 'type', type, 'name', first, 'layer', net.layer, 'autobind', ...(opts.bootstrap ?? [])]);
+      await net.sys(first).irm(['ipcp', 'bootstrap', 'type', type, 'name', net.ipcp(first), 'layer', net.layer, 'autobind', ...(opts.bootstrap ?? [])]);
       await net.publish(first);
       const inLayer = new Set([first]);
       const pending = new Set(rest);
@@ -61,7 +70,8 @@ export class UnicastNetwork {
         const next = [...pending].find((n) => net.neighbours(n).some((m) => inLayer.has(m)));
         if (next === undefined) throw new Error(`nodes ${[...pending].join(', ')} are not linked to the layer`);
         const via = net.neighbours(next).find((m) => inLayer.has(m))!;
-        await net.sys(next).irm(['ipcp', 'enroll', 'name', next, 'layer', net.layer, 'dst', via, 'type', type, 'autobind']);
+        if (net.over) await net.over.resolvable(next, net.ipcp(via));
+        await net.sys(next).irm(['ipcp', 'enroll', 'name', net.ipcp(next), 'layer', net.layer, 'dst', net.ipcp(via), 'type', type, 'autobind']);
         await net.publish(next);
         inLayer.add(next);
         pending.delete(next);
@@ -82,13 +92,15 @@ export class UnicastNetwork {
     return this.udp.sys(name);
   }
 
-  /** Registers node `n`'s IPCP name in the udp layer, so others can reach it. */
+  /** Registers node `n`'s IPCP name in the layer beneath, so others can reach it. */
   private async publish(n: string): Promise<void> {
-    await this.udp.register(n, n);
+    if (this.over) await this.over.register(n, this.ipcp(n));
+    else await this.udp.register(n, n);
   }
 
   async connect(a: string, b: string): Promise<void> {
-    await this.sys(a).irm(['ipcp', 'connect', 'name', a, 'dst', b]);
+    if (this.over) await this.over.resolvable(a, this.ipcp(b));
+    await this.sys(a).irm(['ipcp', 'connect', 'name', this.ipcp(a), 'dst', this.ipcp(b)]);
   }
 
   /** Creates `name` on node `at` and registers it in the unicast layer. */
@@ -110,8 +122,8 @@ export class UnicastNetwork {
     let pid = this.pids.get(n);
     if (pid === undefined) {
       const c = await this.client(n);
-      pid = (await c.listIpcps()).find((i) => i.name === n)?.pid;
-      if (pid === undefined) throw new Error(`no IPCP ${n} on system ${n}`);
+      pid = (await c.listIpcps()).find((i) => i.name === this.ipcp(n))?.pid;
+      if (pid === undefined) throw new Error(`no IPCP ${this.ipcp(n)} on system ${n}`);
       this.pids.set(n, pid);
     }
     return pid;
@@ -154,9 +166,10 @@ export class UnicastNetwork {
     );
   }
 
+  /** Stops every system (a stacked layer leaves that to the layer beneath). */
   async stop(): Promise<void> {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
-    await this.udp.stop();
+    if (!this.over) await this.udp.stop();
   }
 }

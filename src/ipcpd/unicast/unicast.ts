@@ -95,7 +95,8 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
       tReplicateS: uc.dhtTReplicate,
       clock: systemClock,
       send: (to: number, sdu: Uint8Array) => {
-        dt.send(to, 0, DHT_EID, 0, sdu);
+        // The DHT retries (with back-off) what could not be sent.
+        if (!dt.send(to, 0, DHT_EID, 0, sdu)) fail('EPERM', `no route to ${to}`);
       },
       log,
     });

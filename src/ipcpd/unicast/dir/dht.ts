@@ -17,15 +17,20 @@
  *    with exponential back-off from 1 ms capped at 1 s while sending fails,
  *    and again whenever the contact table is empty;
  *  - the worker: five tasks (check contacts, remove expired values, remove
- *    expired requests, replicate, refresh) one every
+ *    expired cached lookups — requests here expire on their own timers —,
+ *    replicate, refresh) one every
  *    max(1, gcd(gcd(t_exp, t_exp − 5·t_repl), gcd(t_repl, t_refr)) / 2 / 5) s;
+ *    refresh looks up the ID of the oldest contact of every bucket not used
+ *    by a lookup for t_refresh when that contact was not heard from for
+ *    t_refresh;
  *  - values: owned values never expire locally and are re-STOREd with a fresh
  *    expiry when older than t_replicate and within 5·t_replicate of expiry;
  *    others are re-STOREd with their own expiry every t_replicate and
  *    dropped once expired; a STORE never overwrites an owned value and is
  *    refused once expired; values seen in responses are cached 60 s;
  *  - query: local values (replicas, then owned) first, an address other than
- *    our own; 2 s (DHT_T_RESP) per request; at most 128 lookups at once.
+ *    our own; 2 s (DHT_T_RESP) per request; at most 128 lookups at once;
+ *    unreg of a name that is not registered fails with ENOENT.
  *
  * Where this differs from the reference, and why:
  *  - Lookups are iterative Kademlia lookups. The reference sends one round of
@@ -41,8 +46,10 @@
  *    STORE there, instead of sending to the contacts of one local bucket.
  *  - Contact lists in responses are the k closest to the key over the whole
  *    table (sorted by full-length XOR distance; the reference uses the first
- *    8 bytes and appends a bucket's entries unsorted), without the requester
- *    (it knows itself) and without ourselves.
+ *    8 bytes and appends a bucket's entries unsorted), without ourselves and
+ *    without the requester (it knows itself) — unless the list would be
+ *    empty: then it is the requester alone, because a reference node built
+ *    with assertions (Debug) aborts on a response without contacts.
  *  - Contacts heard of in responses are not put in the routing table until
  *    they answer themselves (standard Kademlia): the reference adds them
  *    unverified, which also keeps re-adding nodes that have left.
@@ -52,8 +59,19 @@
  *    contact, so a node that leaves stays in tables for ever.
  *  - After a bootstrap FIND_NODE was sent, it is re-sent every 2 s until the
  *    peer answers (the reference waits for the next contact check, 450 s
- *    with defaults); the answer starts a lookup of our own ID (the Kademlia
- *    join), which fills the table beyond the peer's reply.
+ *    with defaults). The answer starts the Kademlia join: a lookup of our
+ *    own ID, then one lookup of a random ID at each bit distance further out
+ *    than the nearest neighbour found (about log2 n lookups), so the table
+ *    has a contact in every populated distance class. Without this, sparse
+ *    tables (small k) let lookups stall short of the closest nodes.
+ *  - The reference keeps one request per key and accepts every answer while
+ *    it lives; here each request (cookie) is answered once — a duplicate or
+ *    late answer after its 2 s is unmatched — and concurrent queries for a
+ *    key share one lookup.
+ *  - A query whose only local value is our own address goes on to a lookup
+ *    (the reference answers "none").
+ *  - reg resolves once the STOREs are sent (after the lookup); as in the
+ *    reference it does not fail when no node could be reached.
  *  - A STORE received for a value we do not have yet counts as a replication
  *    (Kademlia's optimisation): it is re-STOREd t_replicate later, not at the
  *    next pass.
@@ -91,6 +109,8 @@ export const DHT_R_PING = 2;
 /** Bucket split factor (bits): a split makes 256 children on the next byte. */
 export const DHT_BETA = 8;
 const BOOT_BACKOFF_CAP_MS = 1000;
+/** Replication and refresh start no lookups beyond this many in progress. */
+const BACKGROUND_LOOKUPS = DHT_MAX_REQS / 4;
 const N_TASKS = 5;
 
 export interface DhtLog {
@@ -152,6 +172,15 @@ function cmpDist(a: Uint8Array, b: Uint8Array, t: Uint8Array): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** Number of leading bits a and b share. */
+function prefixBits(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]! ^ b[i]!;
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return a.length * 8;
 }
 
 function gcd(a: number, b: number): number {
@@ -296,7 +325,13 @@ class Table {
       kid.contacts.push(c);
       this.index(c, kid, false);
     }
-    for (const c of alts) this.toAlts(kids[c.id[b.depth]!]!, c);
+    for (const c of alts) {
+      const kid = kids[c.id[b.depth]!]!;
+      if (kid.contacts.length < this.k) {
+        kid.contacts.push(c);
+        this.index(c, kid, false);
+      } else this.toAlts(kid, c);
+    }
     for (const kid of kids) {
       if (kid.contacts.length <= this.k) continue;
       if (this.covers(kid, this.self) && kid.depth < this.self.length) this.split(kid);
@@ -449,7 +484,7 @@ export class Dht {
     this.o = opts;
     this.rnd = opts.random ?? ((n) => randomBytes(n));
     this.log = opts.log ?? { dbg() {}, info() {}, warn() {} };
-    this.id = this.rnd(opts.hashLen).slice(0, opts.hashLen);
+    this.id = Uint8Array.from(this.rnd(opts.hashLen).subarray(0, opts.hashLen));
     if (this.id.length !== opts.hashLen) fail('EINVAL', 'random source returned too few bytes');
     this.magic = this.cookie();
     this.table = new Table(this.id, opts.k, opts.tRefreshS * 1000, () => opts.clock.now());
@@ -548,6 +583,14 @@ export class Dht {
   receive(sdu: Uint8Array): void {
     this.counters.rx++;
     if (this.state === 'stopped') return;
+    try {
+      this.handle(sdu);
+    } catch (e) {
+      this.log.warn(`DHT message handling failed: ${(e as Error).message}`);
+    }
+  }
+
+  private handle(sdu: Uint8Array): void {
     const m = decodeDhtMsg(sdu, this.o.hashLen);
     if (m instanceof OuroborosError) {
       this.counters.malformed++;
@@ -577,7 +620,10 @@ export class Dht {
       case DhtCode.FIND_NODE_REQ:
       case DhtCode.FIND_VALUE_REQ: {
         this.table.seen(m.src.id, m.src.addr);
-        const contacts = this.table.closest(m.key, this.o.k, m.src.addr).map((c) => ({ id: c.id, addr: c.addr }));
+        let contacts: DhtContact[] = this.table.closest(m.key, this.o.k, m.src.addr).map((c) => ({ id: c.id, addr: c.addr }));
+        // Never an empty list: a reference node built with assertions aborts on one (it
+        // asserts a response has contacts); the requester itself is harmless, it skips itself.
+        if (contacts.length === 0) contacts = [{ id: m.src.id, addr: m.src.addr }];
         if (m.code === DhtCode.FIND_NODE_REQ) {
           this.send(m.src.addr, { code: DhtCode.FIND_NODE_RSP, src: this.src(), cookie: m.cookie, key: m.key, contacts });
         } else {
@@ -614,7 +660,7 @@ export class Dht {
       this.log.info(`Bootstrapped through ${m.src.addr} (${m.contacts.length} contacts).`);
       this.boot?.timer?.cancel();
       this.boot = undefined;
-      void this.lookup(this.id, DhtCode.FIND_NODE_REQ, m.contacts);
+      this.join(m.contacts);
       return;
     }
     const l = p.lookup;
@@ -690,21 +736,26 @@ export class Dht {
       l.closestAtRound = live[0]!.id;
       l.rounds++;
       this.counters.lookupRounds++;
+      for (const c of batch) {
+        c.state = PENDING;
+        l.inFlight++;
+      }
       for (const c of batch) this.request(l, c);
     }
   }
 
+  /** Sends one request of a round; the candidate is already PENDING and counted in flight. */
   private request(l: Lookup, c: Candidate): void {
     const cookie = this.cookie();
+    const p: Pending = { cookie, key: l.key, addr: c.addr, lookup: l, cand: c, magic: false };
+    this.pending.set(cookie, p); // before sending: an answer may come back from within send()
     if (!this.send(c.addr, { code: l.code, src: this.src(), cookie, key: l.key })) {
+      this.pending.delete(cookie);
       c.state = FAILED;
+      l.inFlight--;
       return;
     }
-    c.state = PENDING;
-    l.inFlight++;
-    const p: Pending = { cookie, key: l.key, addr: c.addr, lookup: l, cand: c, magic: false };
-    p.timer = this.o.clock.after(DHT_T_RESP_MS, () => this.onTimeout(p));
-    this.pending.set(cookie, p);
+    if (this.pending.get(cookie) === p) p.timer = this.o.clock.after(DHT_T_RESP_MS, () => this.onTimeout(p));
   }
 
   private finish(l: Lookup, values: Uint8Array[] = []): void {
@@ -734,17 +785,44 @@ export class Dht {
       // Someone found us first: join from what we have.
       this.boot = undefined;
       this.pending.delete(this.magic);
-      void this.lookup(this.id, DhtCode.FIND_NODE_REQ);
+      this.join([]);
       return;
     }
+    const asked = this.pending.has(this.magic); // an earlier attempt went out: its answer still counts
+    this.pending.set(this.magic, { cookie: this.magic, key: this.id, addr: this.peer, magic: true });
     const sent = this.send(this.peer, { code: DhtCode.FIND_NODE_REQ, src: this.src(), cookie: this.magic, key: this.id });
-    if (sent) {
-      this.log.dbg(`Asked bootstrap peer ${this.peer} for contacts.`);
-      this.pending.set(this.magic, { cookie: this.magic, key: this.id, addr: this.peer, magic: true });
-    }
+    if (sent) this.log.dbg(`Asked bootstrap peer ${this.peer} for contacts.`);
+    else if (!asked) this.pending.delete(this.magic);
+    if (this.boot !== b) return; // answered from within send()
     const wait = sent ? Math.max(b.backoff, DHT_T_RESP_MS) : b.backoff;
     b.backoff = Math.min(b.backoff * 2, BOOT_BACKOFF_CAP_MS);
     b.timer = this.o.clock.after(wait, () => this.bootAttempt());
+  }
+
+  /**
+   * The Kademlia join: look up our own ID (filling the table with our
+   * neighbourhood), then one random ID at each bit distance further away than
+   * the closest neighbour found, so that every distance class of the table
+   * has a contact when one exists and lookups through us keep converging.
+   */
+  private join(seeds: DhtContact[]): void {
+    void this.lookup(this.id, DhtCode.FIND_NODE_REQ, seeds).then(({ nodes }) => {
+      const near = nodes[0];
+      if (!near) return;
+      const shared = Math.min(prefixBits(near.id, this.id), 64);
+      for (let bit = 0; bit < shared; bit++) void this.lookup(this.idAtDistance(bit), DhtCode.FIND_NODE_REQ);
+    });
+  }
+
+  /** A random ID sharing exactly `bit` leading bits with ours. */
+  private idAtDistance(bit: number): Uint8Array {
+    const t = Uint8Array.from(this.rnd(this.o.hashLen).subarray(0, this.o.hashLen));
+    const byte = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    t.set(this.id.subarray(0, byte));
+    const keep = ~(mask - 1) & ~mask & 0xff; // bits before `bit` in this byte
+    t[byte] = (this.id[byte]! & keep) | (~this.id[byte]! & mask) | (t[byte]! & (mask - 1));
+    return t;
   }
 
   // --- worker tasks ------------------------------------------------------------------------------
@@ -787,6 +865,7 @@ export class Dht {
     const now = this.nowS();
     const tRepl = this.o.tReplicateS;
     for (const [h, e] of this.store) {
+      if (this.lookups.size >= BACKGROUND_LOOKUPS) break; // the rest at the next pass
       if (this.replicating.has(h)) continue;
       const items: { v: Val; exp: number; owned: boolean }[] = [];
       for (const v of e.vals.values()) if (now > v.repl + tRepl && now <= v.exp) items.push({ v, exp: v.exp, owned: false });
@@ -798,6 +877,7 @@ export class Dht {
         this.replicating.delete(h);
         if (nodes.length === 0) return;
         for (const it of items) {
+          if (it.owned && e.lvals.get(hex(it.v.val)) !== it.v) continue; // unregistered meanwhile
           this.storeAt(nodes, e.key, it.v.val, it.exp);
           it.v.repl = now;
           if (it.owned) it.v.exp = Math.max(it.v.exp, it.exp);
@@ -811,6 +891,7 @@ export class Dht {
     const now = this.o.clock.now();
     const ms = this.o.tRefreshS * 1000;
     for (const b of this.table.leaves()) {
+      if (this.lookups.size >= BACKGROUND_LOOKUPS) break; // the rest at the next pass
       const oldest = b.contacts[0];
       if (now < b.tRefresh || !oldest || now - oldest.lastSeen <= ms) continue;
       this.log.dbg(`Refreshing bucket of ${short(oldest.id)} (${oldest.addr}).`);
