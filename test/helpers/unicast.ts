@@ -48,6 +48,8 @@ export class UnicastNetwork {
     readonly links: readonly (readonly [string, string])[],
     /** The layer beneath when stacked (else the udp layer). */
     readonly over: UnicastNetwork | undefined,
+    /** The nodes of this layer. */
+    readonly nodes: readonly string[],
   ) {}
 
   /** The name of node `n`'s IPCP in this layer (also its name in the layer beneath). */
@@ -57,7 +59,7 @@ export class UnicastNetwork {
 
   static async build(nodes: string[], links: [string, string][], opts: UnicastOptions = {}): Promise<UnicastNetwork> {
     const udp = opts.over ? opts.over.udp : await TestNetwork.udp4(nodes, opts.udp);
-    const net = new UnicastNetwork(udp, opts.layer ?? 'net', links, opts.over);
+    const net = new UnicastNetwork(udp, opts.layer ?? 'net', links, opts.over, nodes);
     try {
       const [first, ...rest] = nodes;
       if (first === undefined) throw new Error('a network needs a node');
@@ -149,7 +151,7 @@ export class UnicastNetwork {
   }
 
   /** Waits until every node has a route to every other node. */
-  async converged(nodes: string[] = [...this.udp.systems.keys()], ms = 20000): Promise<void> {
+  async converged(nodes: readonly string[] = this.nodes, ms = 20000): Promise<void> {
     const addrs = new Map<string, number>();
     for (const n of nodes) addrs.set(n, (await this.inspect(n)).address);
     await until(

@@ -239,7 +239,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
         pff: l.pff.entries(),
         dht: l.dir.snapshot(),
         flows: l.fa.list(),
-        counters: { dt: l.dt.counters, fa: l.fa.counters, routing: l.routing.counters, connmgr: connmgr?.counters },
+        counters: { dt: l.dt.counters, fa: l.fa.counters, routing: l.routing.counters, dht: l.dir.counters, connmgr: connmgr?.counters },
       };
     },
 

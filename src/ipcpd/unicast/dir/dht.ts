@@ -781,13 +781,9 @@ export class Dht {
   private bootAttempt(): void {
     const b = this.boot;
     if (!b || this.state !== 'running') return;
-    if (this.table.size > 0) {
-      // Someone found us first: join from what we have.
-      this.boot = undefined;
-      this.pending.delete(this.magic);
-      this.join([]);
-      return;
-    }
+    // Keep asking the peer even when others found us first: nodes that know
+    // the peer (the rest of the layer) may not know them, and the peer may
+    // know nobody but us (it bootstrapped the layer).
     const asked = this.pending.has(this.magic); // an earlier attempt went out: its answer still counts
     this.pending.set(this.magic, { cookie: this.magic, key: this.id, addr: this.peer, magic: true });
     const sent = this.send(this.peer, { code: DhtCode.FIND_NODE_REQ, src: this.src(), cookie: this.magic, key: this.id });

@@ -18,6 +18,7 @@ export interface Directory {
   /** One SDU from DT for the directory's eid. */
   receive(sdu: Uint8Array): void;
   snapshot(): unknown;
+  readonly counters: Readonly<Record<string, number>>;
 }
 
 export type DirectoryOptions = DhtOptions;
