@@ -10,11 +10,13 @@ import { applyConfig } from './config-apply.js';
 import { createLogger } from '../common/log.js';
 import { defaultRundir } from '../common/rundir.js';
 import { OuroborosError } from '../common/errors.js';
+import { defaultConfigDir } from '../common/config-dir.js';
 
 const USAGE = `Usage: irmd
          [--stdout  (Log to stdout instead of syslog)]
          [--config <path> (Path to configuration file)]
          [--rundir <dir> (Runtime directory, default OUROBOROS_RUNDIR or a per-user directory)]
+         [--config-dir <dir> (Configuration directory with security/, default OUROBOROS_CONFIG_DIR or /etc/ouroboros)]
          [--debug (Also log debug messages)]
          [--json (Log JSON lines)]
          [--version (Print version information and exit)]
@@ -33,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
   let stdout = false;
   let config: string | undefined;
   let rundir = defaultRundir();
+  let configDir = defaultConfigDir();
   let debug = process.env.OUROBOROS_DEBUG === '1';
   let json = false;
   for (let i = 0; i < argv.length; i++) {
@@ -43,8 +46,9 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--version') {
       process.stdout.write(`Ouroboros IPC Resource Manager daemon (o7s) ${version()}\n`);
       return 0;
-    } else if ((a === '--config' || a === '--rundir') && argv[i + 1] !== undefined) {
+    } else if ((a === '--config' || a === '--rundir' || a === '--config-dir') && argv[i + 1] !== undefined) {
       if (a === '--config') config = argv[++i];
+      else if (a === '--config-dir') configDir = argv[++i]!;
       else rundir = argv[++i]!;
     } else {
       process.stdout.write(USAGE);
@@ -66,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const irmd = new Irmd({ rundir, log, inherit: stdout });
+  const irmd = new Irmd({ rundir, log, inherit: stdout, configDir });
   // Signals are caught before anything starts: one arriving early stops irmd once it is up.
   let signalled: string | undefined;
   let onSignal: ((sig: string) => void) | undefined;
@@ -98,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
       return;
     }
     if (stanzas) {
-      applyConfig(irmd, stanzas).catch((e: unknown) => {
+      applyConfig(irmd, stanzas).then(() => log.info(`Configuration ${config} applied.`)).catch((e: unknown) => {
         errLog.err(`Failed to apply ${config}: ${e instanceof OuroborosError ? e.message : (e as Error).message}`);
         exitCode = 1;
         irmd.stop().then(resolve, resolve);

@@ -234,6 +234,15 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
       return {
         layer: l.conf.layer.name,
         address: l.addr,
+        config: {
+          addrSize: l.uc.addrSize,
+          eidSize: l.uc.eidSize,
+          maxTtl: l.uc.maxTtl,
+          routing: ROUTING_NAMES[l.uc.routing],
+          lsTimers: [l.uc.lsTRecalc, l.uc.lsTUpdate, l.uc.lsTTimeo],
+          congestion: l.ca.name,
+          dht: { alpha: l.uc.dhtAlpha, k: l.uc.dhtK, tExpire: l.uc.dhtTExpire, tRefresh: l.uc.dhtTRefresh, tReplicate: l.uc.dhtTReplicate, peer: l.uc.dhtPeer ?? 0 },
+        },
         neighbours: l.dt.neighbourList(),
         lsdb: l.routing.snapshot(),
         pff: l.pff.entries(),
