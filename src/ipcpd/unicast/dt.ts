@@ -14,6 +14,14 @@ import { decodePci, pciLen, writePci, type PciConfig } from './dt/pci.js';
 import type { Pff } from './pff/index.js';
 import type { CaPolicy } from './ca/index.js';
 import { PacketScheduler } from './psched.js';
+import { RX_WINDOW } from '../../lib/data/endpoint.js';
+
+/**
+ * A flow's txQueueLength counts what the next hop has not acknowledged with
+ * credit, and credit comes back in batches of RX_WINDOW / 8: up to that many
+ * less one are consumed already. Congestion marks count only the rest.
+ */
+const CREDIT_SLACK = RX_WINDOW / 8 - 1;
 
 /** Endpoint ids below this are the IPCP's own components. */
 export const EID_FIRST_FLOW = 64;
@@ -139,7 +147,7 @@ export class Dt {
       if (this.counters.noRoute++ % 1000 === 0) this.init.log.dbg(`No route to ${dst} (${this.counters.noRoute} so far).`);
       return false;
     }
-    const mark = this.init.ca.mark(n.flow.txQueueLength);
+    const mark = this.init.ca.mark(Math.max(0, n.flow.txQueueLength - CREDIT_SLACK));
     if (mark) pdu[this.ttlOff + 1]! |= mark;
     try {
       if (n.flow.tryWrite(pdu)) return true;

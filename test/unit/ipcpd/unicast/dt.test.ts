@@ -136,11 +136,12 @@ test('mb-ecn: a hop with a long queue on the next flow marks the PDU', async () 
   const [ab, ba] = pair();
   A.dt.addConn(2, ab as unknown as Flow, 0);
   B.dt.addConn(1, ba as unknown as Flow, 0);
-  ab.txQueueLength = 64;
+  // txQueueLength includes up to 127 packets consumed but not yet credited back.
+  ab.txQueueLength = 127 + 64;
   A.dt.send(2, 0, 0x100, 1, Buffer.from('x'));
   await settle();
   assert.equal(B.got[0]!.ecn, 64 >> 4);
-  ab.txQueueLength = 3;
+  ab.txQueueLength = 120;
   A.dt.send(2, 0, 0x100, 1, Buffer.from('y'));
   await settle();
   assert.equal(B.got[1]!.ecn, 0);
