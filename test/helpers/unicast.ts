@@ -73,7 +73,7 @@ export class UnicastNetwork {
         if (next === undefined) throw new Error(`nodes ${[...pending].join(', ')} are not linked to the layer`);
         const via = net.neighbours(next).find((m) => inLayer.has(m))!;
         if (net.over) await net.over.resolvable(next, net.ipcp(via));
-        await net.sys(next).irm(['ipcp', 'enroll', 'name', net.ipcp(next), 'layer', net.layer, 'dst', net.ipcp(via), 'type', type, 'autobind']);
+        await net.retry(next, ['ipcp', 'enroll', 'name', net.ipcp(next), 'layer', net.layer, 'dst', net.ipcp(via), 'type', type, 'autobind']);
         await net.publish(next);
         inLayer.add(next);
         pending.delete(next);
@@ -102,7 +102,19 @@ export class UnicastNetwork {
 
   async connect(a: string, b: string): Promise<void> {
     if (this.over) await this.over.resolvable(a, this.ipcp(b));
-    await this.sys(a).irm(['ipcp', 'connect', 'name', this.ipcp(a), 'dst', this.ipcp(b)]);
+    await this.retry(a, ['ipcp', 'connect', 'name', this.ipcp(a), 'dst', this.ipcp(b)]);
+  }
+
+  /**
+   * `irm ARGS` on node `n`, tried again a few times when it fails: over a
+   * lossy layer beneath (udp `drop`), an enrollment or CEP message may be lost.
+   */
+  private async retry(n: string, args: string[], attempts = 5): Promise<void> {
+    for (let i = 1; ; i++) {
+      const r = await this.sys(n).irm(args, true);
+      if (r.code === 0) return;
+      if (i >= attempts) throw new Error(`irm ${args.join(' ')} failed ${attempts} times:\n${r.stdout}${r.stderr}`);
+    }
   }
 
   /** Creates `name` on node `at` and registers it in the unicast layer. */

@@ -25,6 +25,10 @@ export const UNICAST_MPL = 10000;
 const FA_EID = 0;
 const DEALLOC_DRAIN_MS = 2000;
 const PENDING_WAIT_MS = 5000;
+/** A FLOW_REQ without an answer is sent again this often (the reference sends it once)... */
+const REQ_RESEND_MS = 1000;
+/** ...this many times at most. */
+const REQ_RESENDS = 10;
 
 interface FaFlow {
   /** Our eid: hi random, lo = flow id. */
@@ -42,11 +46,17 @@ interface FaFlow {
   ca: CaFlow;
   /** A send waits for congestion avoidance. */
   waiting: NodeJS.Timeout | undefined;
+  /** Outgoing: FLOW_REQ sent again until answered. */
+  resend: NodeJS.Timeout | undefined;
+  /** Incoming: our FLOW_REPLY, sent again if the request comes again (the reply was lost). */
+  reply: Uint8Array | undefined;
 }
 
 export interface FaCounters {
   reqTx: number;
   reqRx: number;
+  /** Requests that came again (answered with the reply already sent). */
+  reqDup: number;
   replyRx: number;
   updates: number;
   malformed: number;
@@ -58,7 +68,9 @@ export interface FaCounters {
 export class FlowAllocator {
   private readonly flows = new Map<number, FaFlow>();
   private readonly incoming = new PendingTable<FaFlow>();
-  readonly counters: FaCounters = { reqTx: 0, reqRx: 0, replyRx: 0, updates: 0, malformed: 0, unknownEid: 0, windowDrops: 0, noRoute: 0 };
+  /** FLOW_REQs being handed to irmd, by requester address and eid (duplicates are dropped). */
+  private readonly requests = new Set<string>();
+  readonly counters: FaCounters = { reqTx: 0, reqRx: 0, reqDup: 0, replyRx: 0, updates: 0, malformed: 0, unknownEid: 0, windowDrops: 0, noRoute: 0 };
 
   constructor(
     private readonly ipcp: Ipcp,
@@ -86,6 +98,8 @@ export class FlowAllocator {
       ep: undefined,
       ca: this.ca.newFlow(process.hrtime.bigint()),
       waiting: undefined,
+      resend: undefined,
+      reply: undefined,
     };
   }
 
@@ -116,8 +130,14 @@ export class FlowAllocator {
     }
   }
 
-  private sendMsg(addr: number, m: FaMsg): void {
-    if (!this.dt.send(addr, 0, FA_EID, 0, encodeFa(m))) this.counters.noRoute++;
+  private sendMsg(addr: number, m: FaMsg): Uint8Array {
+    const bytes = encodeFa(m);
+    this.sendRaw(addr, bytes);
+    return bytes;
+  }
+
+  private sendRaw(addr: number, bytes: Uint8Array): void {
+    if (!this.dt.send(addr, 0, FA_EID, 0, bytes)) this.counters.noRoute++;
   }
 
   async alloc(req: FlowAllocReq): Promise<void> {
@@ -128,8 +148,7 @@ export class FlowAllocator {
     f.pendingOut = true;
     this.flows.set(f.eidLo, f);
     this.attach(f, req.pid);
-    this.counters.reqTx++;
-    this.sendMsg(addr, {
+    const msg = encodeFa({
       code: FaCode.FLOW_REQ,
       sAddr: this.address(),
       rEid: 0n,
@@ -140,13 +159,20 @@ export class FlowAllocator {
       hash: req.hash,
       pk: req.pk,
     });
+    let left = REQ_RESENDS;
+    const send = (): void => {
+      this.counters.reqTx++;
+      this.sendRaw(addr, msg);
+      if (f.pendingOut && left-- > 0 && this.flows.get(f.eidLo) === f) f.resend = setTimeout(send, REQ_RESEND_MS);
+    };
+    send();
   }
 
   async allocResp(resp: FlowAllocResp): Promise<void> {
     const f = await this.incoming.take(resp.flowId, PENDING_WAIT_MS, () => this.ipcp.awaitingFlowRequests);
     if (!f || !f.pendingIn) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
     f.pendingIn = false;
-    this.sendMsg(f.remoteAddr, {
+    f.reply = this.sendMsg(f.remoteAddr, {
       code: FaCode.FLOW_REPLY,
       sAddr: 0,
       rEid: eid(f.remoteHi, f.remoteLo),
@@ -172,6 +198,7 @@ export class FlowAllocator {
     this.flows.delete(flowId);
     this.incoming.delete(flowId);
     if (f?.waiting) clearTimeout(f.waiting);
+    if (f?.resend) clearTimeout(f.resend);
     f?.ep?.discard();
     try {
       await this.ipcp.flowDeallocDone(flowId);
@@ -198,10 +225,22 @@ export class FlowAllocator {
       return;
     }
     const remote = split(m.sEid);
+    const key = `${m.sAddr}:${m.sEid}`;
+    // The same request again (our reply, or the request's first copy, was lost or slow).
+    if (this.requests.has(key)) return;
+    for (const f of this.flows.values()) {
+      if (f.remoteAddr === m.sAddr && f.remoteHi === remote.hi && f.remoteLo === remote.lo) {
+        this.counters.reqDup++;
+        if (f.reply) this.sendRaw(m.sAddr, f.reply);
+        return;
+      }
+    }
+    this.requests.add(key);
     let acc;
     try {
       acc = await this.ipcp.flowReqArr(m.hash, m.qos, UNICAST_MPL, m.pk ?? new Uint8Array(0));
     } catch (e) {
+      this.requests.delete(key);
       this.ipcp.log.dbg(`Flow request refused: ${(e as Error).message}`);
       // The reference sends no reply here; an answer spares the requester its timeout.
       this.sendMsg(m.sAddr, {
@@ -222,6 +261,7 @@ export class FlowAllocator {
     f.remoteLo = remote.lo;
     f.pendingIn = true;
     this.flows.set(f.eidLo, f);
+    this.requests.delete(key);
     this.attach(f, acc.pid);
     this.incoming.set(f.eidLo, f);
   }
@@ -241,6 +281,7 @@ export class FlowAllocator {
     const f = this.find(m.rEid);
     if (!f || !f.pendingOut) return;
     f.pendingOut = false;
+    if (f.resend) clearTimeout(f.resend);
     if (m.response < 0) {
       this.flows.delete(f.eidLo);
       f.ep?.discard();
@@ -294,6 +335,7 @@ export class FlowAllocator {
   stop(): void {
     for (const f of this.flows.values()) {
       if (f.waiting) clearTimeout(f.waiting);
+      if (f.resend) clearTimeout(f.resend);
       f.ep?.close();
     }
   }

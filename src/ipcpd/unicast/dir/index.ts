@@ -18,7 +18,7 @@ export interface Directory {
   /** One SDU from DT for the directory's eid. */
   receive(sdu: Uint8Array): void;
   snapshot(): unknown;
-  readonly counters: Readonly<Record<string, number>>;
+  readonly counters: object;
 }
 
 export type DirectoryOptions = DhtOptions;
