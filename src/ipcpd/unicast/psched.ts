@@ -63,10 +63,16 @@ export class PacketScheduler {
     }
   }
 
-  private schedule(): void {
+  /**
+   * Runs a turn once the current microtasks are done (flows that became
+   * readable together are served together, by priority); a turn that left
+   * work behind continues after I/O (setImmediate), so reads keep coming in.
+   */
+  private schedule(later = false): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.run());
+    if (later) setImmediate(() => this.run());
+    else queueMicrotask(() => this.run());
   }
 
   private run(): void {
@@ -93,6 +99,6 @@ export class PacketScheduler {
       }
       if (set.size > 0) break; // still busy at this priority: lower cubes wait
     }
-    if (this.ready.some((s) => s.size > 0)) this.schedule();
+    if (this.ready.some((s) => s.size > 0)) this.schedule(true);
   }
 }
