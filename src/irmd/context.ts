@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/log.js';
 import type { Registry } from './registry/index.js';
 import type { CtrlConn } from '../common/ctrl/channel.js';
+import type { IrmdSecurity } from './security.js';
 
 /** Who sent a request: the kernel's view of the peer (SO_PEERCRED), when available. */
 export interface Caller {
@@ -10,6 +11,8 @@ export interface Caller {
   pid: number | undefined;
   uid: number;
   gid: number;
+  /** uid 0 or a member of group `ouroboros` (common/privilege.ts). */
+  privileged: boolean;
 }
 
 export interface IrmdContext {
@@ -26,4 +29,6 @@ export interface IrmdContext {
   processGone(pid: number, why: string): void;
   /** Waiters for IPCP_CREATE_R, by IPCP pid. */
   readonly ipcpBoot: Map<number, (ok: boolean) => void>;
+  /** OAP: security files, trust store, replay memory. */
+  readonly security: IrmdSecurity;
 }

@@ -11,6 +11,8 @@ import { flowsOfGoneProcess } from './ops/flows.js';
 import { releaseLock, takeLock } from './lock.js';
 import type { Logger } from '../common/log.js';
 import { paths } from '../common/rundir.js';
+import { IrmdSecurity } from './security.js';
+import { defaultConfigDir } from '../common/config-dir.js';
 
 /** How often processes are checked for life (the reference's sanitizer period). */
 const SANITIZE_MS = 1000;
@@ -22,6 +24,8 @@ export interface IrmdInit {
   log: Logger;
   /** Children inherit stdout/stderr. */
   inherit: boolean;
+  /** Configuration directory (its security/ holds certificates, keys, enc.conf); default defaultConfigDir(). */
+  configDir?: string;
 }
 
 export class Irmd implements IrmdContext {
@@ -33,6 +37,7 @@ export class Irmd implements IrmdContext {
   readonly rundir: string;
   readonly log: Logger;
   readonly inherit: boolean;
+  readonly security: IrmdSecurity;
   private server: ControlServer | undefined;
   private sanitizer: NodeJS.Timeout | undefined;
 
@@ -40,11 +45,13 @@ export class Irmd implements IrmdContext {
     this.rundir = init.rundir;
     this.log = init.log;
     this.inherit = init.inherit;
+    this.security = new IrmdSecurity({ configDir: init.configDir ?? defaultConfigDir(), log: init.log });
   }
 
   /** Takes the rundir lock and opens irm.sock. Throws LockError when another irmd runs there. */
   async start(): Promise<void> {
     if (takeLock(this.rundir)) this.log.warn('IRMd didn\'t properly shut down last time.');
+    this.security.trustStore();
     try {
       this.server = await startServer(this, this.counters);
     } catch (e) {

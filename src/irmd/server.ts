@@ -5,7 +5,7 @@
  * it never takes the daemon down.
  */
 import net from 'node:net';
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
 import { irm_msgSchema, irm_msg_code, type irm_msg } from '../proto/gen/irm_pb.js';
 import { flow_info_msgSchema, name_info_msgSchema } from '../proto/gen/model_pb.js';
@@ -19,6 +19,7 @@ import * as ipcp from './ops/ipcp.js';
 import * as names from './ops/names.js';
 import * as bind from './ops/bind.js';
 import * as flows from './ops/flows.js';
+import { isPrivileged, selfPrivileged } from '../common/privilege.js';
 
 type Reply = Parameters<typeof create<typeof irm_msgSchema>>[1];
 
@@ -41,6 +42,47 @@ function needStr(m: irm_msg, field: 'name' | 'dst' | 'prog' | 'comp', what: stri
   return m[field];
 }
 
+/** The reply fields of an allocated or accepted flow: its info, and the cipher and key OAP agreed on (as the reference). */
+function flowReply(r: flows.FlowResult): Reply {
+  return { flowInfo: flowInfoMsg(r.info), cipherNid: r.cipherNid, ...(r.cipherNid !== 0 && r.key ? { symKey: r.key } : {}) };
+}
+
+const PRIVILEGED_ONLY = new Set<number>([
+  irm_msg_code.IRM_CREATE_IPCP,
+  irm_msg_code.IRM_DESTROY_IPCP,
+  irm_msg_code.IRM_BOOTSTRAP_IPCP,
+  irm_msg_code.IRM_ENROLL_IPCP,
+  irm_msg_code.IRM_CONNECT_IPCP,
+  irm_msg_code.IRM_DISCONNECT_IPCP,
+  irm_msg_code.IRM_CREATE_NAME,
+  irm_msg_code.IRM_DESTROY_NAME,
+  irm_msg_code.IRM_REG_NAME,
+  irm_msg_code.IRM_UNREG_NAME,
+  // Programs bound to a name serve it for everyone, and auto-started ones run as irmd's user.
+  irm_msg_code.IRM_BIND_PROGRAM,
+  irm_msg_code.IRM_UNBIND_PROGRAM,
+]);
+
+const PRIVILEGE_HINT = 'run it as root or as a member of group ouroboros';
+
+/**
+ * Per-user isolation (DESIGN.md §3): only privileged callers change the
+ * system (IPCPs, names, programs); anyone may bind or unbind their own
+ * processes to names that exist, and use flows.
+ */
+function authorize(ctx: IrmdContext, m: irm_msg, caller: Caller): void {
+  if (caller.privileged) return;
+  const C = irm_msg_code;
+  if (PRIVILEGED_ONLY.has(m.code)) fail('EPERM', `this operation needs privileges: ${PRIVILEGE_HINT}`);
+  if (m.code === C.IRM_BIND_PROCESS || m.code === C.IRM_UNBIND_PROCESS) {
+    const target = ctx.reg.procs.get(m.pid);
+    if (target && target.uid !== caller.uid) fail('EPERM', `process ${m.pid} belongs to another user: ${PRIVILEGE_HINT}`);
+    if (m.code === C.IRM_BIND_PROCESS && isFieldSet(m, irm_msgSchema.field.name) && !ctx.reg.names.get(m.name)) {
+      fail('EPERM', `there is no name ${m.name}, and creating names needs privileges: ${PRIVILEGE_HINT}`);
+    }
+  }
+}
+
 function needPid(m: irm_msg): number {
   if (!isFieldSet(m, irm_msgSchema.field.pid) || m.pid <= 0) fail('EINVAL', 'request lacks a valid pid');
   return m.pid;
@@ -48,6 +90,7 @@ function needPid(m: irm_msg): number {
 
 export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Promise<Reply> {
   const C = irm_msg_code;
+  authorize(ctx, m, caller);
   switch (m.code) {
     case C.IRM_CREATE_IPCP: {
       const i = need(m.ipcpInfo, 'ipcp_info');
@@ -97,7 +140,15 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
       return {};
     case C.IRM_CREATE_NAME: {
       const n = need(m.nameInfo, 'name_info');
-      names.createName(ctx, n.name, n.polLb, { serverKey: n.skey || undefined, serverCrt: n.scrt || undefined, clientKey: n.ckey || undefined, clientCrt: n.ccrt || undefined });
+      names.createName(ctx, n.name, n.polLb, {
+        serverKey: n.skey || undefined,
+        serverCrt: n.scrt || undefined,
+        clientKey: n.ckey || undefined,
+        clientCrt: n.ccrt || undefined,
+        // o7s extension: the reference's message has no enc.conf paths.
+        serverEnc: n.o7sSenc || undefined,
+        clientEnc: n.o7sCenc || undefined,
+      });
       return {};
     }
     case C.IRM_DESTROY_NAME:
@@ -105,7 +156,18 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
       return {};
     case C.IRM_LIST_NAMES:
       return {
-        names: ctx.reg.names.list().map((n) => create(name_info_msgSchema, { name: n.name, polLb: n.lb, skey: '', scrt: '', ckey: '', ccrt: '' })),
+        names: ctx.reg.names.list().map((n) =>
+          create(name_info_msgSchema, {
+            name: n.name,
+            polLb: n.lb,
+            skey: n.sec.serverKey ?? '',
+            scrt: n.sec.serverCrt ?? '',
+            ckey: n.sec.clientKey ?? '',
+            ccrt: n.sec.clientCrt ?? '',
+            ...(n.sec.serverEnc ? { o7sSenc: n.sec.serverEnc } : {}),
+            ...(n.sec.clientEnc ? { o7sCenc: n.sec.clientEnc } : {}),
+          }),
+        ),
       };
     case C.IRM_REG_NAME:
       await names.regName(ctx, needStr(m, 'name', 'a name'), needPid(m));
@@ -116,12 +178,12 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
     case C.IRM_FLOW_ALLOC: {
       const fi = need(m.flowInfo, 'flow_info');
       const r = await flows.flowAlloc(ctx, caller, fi.nPid, qosFromMsg(need(fi.qos, 'a QoS spec')), needStr(m, 'dst', 'a destination'), timeoMs(m));
-      return { flowInfo: flowInfoMsg(r), cipherNid: 0 };
+      return flowReply(r);
     }
     case C.IRM_FLOW_ACCEPT: {
       const fi = need(m.flowInfo, 'flow_info');
       const r = await flows.flowAccept(ctx, caller, fi.nPid, timeoMs(m));
-      return { flowInfo: flowInfoMsg(r), cipherNid: 0 };
+      return flowReply(r);
     }
     case C.IRM_FLOW_JOIN: {
       const fi = need(m.flowInfo, 'flow_info');
@@ -140,12 +202,12 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
     }
     case C.IPCP_FLOW_REQ_ARR: {
       const fi = need(m.flowInfo, 'flow_info');
-      const r = await flows.flowReqArr(ctx, caller, fi.n1Pid, qosFromMsg(need(fi.qos, 'a QoS spec')), fi.mpl, need(m.hash, 'a hash'));
+      const r = await flows.flowReqArr(ctx, caller, fi.n1Pid, qosFromMsg(need(fi.qos, 'a QoS spec')), fi.mpl, need(m.hash, 'a hash'), m.pk ?? new Uint8Array(0));
       return { flowInfo: flowInfoMsg(r) };
     }
     case C.IPCP_FLOW_ALLOC_REPLY: {
       const fi = need(m.flowInfo, 'flow_info');
-      flows.flowAllocReply(ctx, caller, fi.id, fi.mpl, m.response);
+      flows.flowAllocReply(ctx, caller, fi.id, fi.mpl, m.response, m.pk ?? new Uint8Array(0));
       return {};
     }
     case C.O7S_LIST_FLOWS:
@@ -164,6 +226,20 @@ export async function handle(ctx: IrmdContext, m: irm_msg, caller: Caller): Prom
   }
 }
 
+/**
+ * Every user's programs create their data socket in the rundir: it is
+ * writable by all and sticky (as /tmp), so nobody removes another's socket.
+ */
+function openRundir(ctx: IrmdContext): void {
+  // Only a system's irmd (root, or group ouroboros) serves other users; a user's own irmd keeps its directory.
+  if (!selfPrivileged()) return;
+  try {
+    if (statSync(ctx.rundir).uid === process.getuid?.()) chmodSync(ctx.rundir, 0o1777);
+  } catch (e) {
+    ctx.log.warn(`Cannot open ${ctx.rundir} to other users: ${(e as Error).message}`);
+  }
+}
+
 export interface ServerCounters {
   badMessages: number;
 }
@@ -177,6 +253,7 @@ export async function startServer(ctx: IrmdContext, counters: ServerCounters): P
   const socks = new Set<net.Socket>();
   const path = paths.irm(ctx.rundir);
   mkdirSync(ctx.rundir, { recursive: true });
+  openRundir(ctx);
   try {
     unlinkSync(path);
   } catch {
@@ -186,10 +263,15 @@ export async function startServer(ctx: IrmdContext, counters: ServerCounters): P
     socks.add(sock);
     sock.once('close', () => socks.delete(sock));
     const cred = peerCred(sock);
+    const uid = cred?.uid ?? process.getuid?.() ?? 0;
+    const gid = cred?.gid ?? process.getgid?.() ?? 0;
+    // Without SO_PEERCRED the peer cannot be told apart from irmd's own user.
+    // The user an irmd runs as administers it (a user's own irmd, started without root).
+    const privileged = uid === process.getuid?.() || isPrivileged({ uid, gid, pid: cred?.pid });
     const conn = new CtrlConn(
       sock,
       async (payload, c) => {
-        const caller: Caller = { conn: c, pid: cred?.pid, uid: cred?.uid ?? process.getuid?.() ?? 0, gid: cred?.gid ?? 0 };
+        const caller: Caller = { conn: c, pid: cred?.pid, uid, gid, privileged };
         let msg: irm_msg;
         try {
           msg = fromBinary(irm_msgSchema, payload);
@@ -211,7 +293,10 @@ export async function startServer(ctx: IrmdContext, counters: ServerCounters): P
           }
           reply = { result: resultOf(e), o7sError: reasonOf(e) };
         }
-        return toBinary(irm_msgSchema, create(irm_msgSchema, { ...reply, code: irm_msg_code.IRM_REPLY }));
+        const bytes = toBinary(irm_msgSchema, create(irm_msgSchema, { ...reply, code: irm_msg_code.IRM_REPLY }));
+        // The flow key is the program's alone now: no copy stays in irmd's memory.
+        if (reply.symKey instanceof Uint8Array) reply.symKey.fill(0);
+        return bytes;
       },
       () => {
         counters.badMessages++;

@@ -92,6 +92,8 @@ export interface Flow {
   readonly txQueueLength: number;
   /** True once the flow is deallocated or down. */
   readonly closed: boolean;
+  /** The cipher OAP negotiated for this flow's packets (e.g. 'aes-256-gcm'); undefined when not encrypted. */
+  readonly cipher?: string | undefined;
   /** Async iteration over SDUs; ends when the flow goes down. */
   [Symbol.asyncIterator](): AsyncIterator<Buffer>;
   /** A Node Duplex stream over the flow (each chunk written is one SDU). */

@@ -10,6 +10,7 @@ import { Endpoint, EndpointEvent } from './data/endpoint.js';
 import type { QosSpec } from './qos.js';
 import { Keepalive } from './keepalive.js';
 import { sduPath, type PathStats, type SduPath } from './sdu-path.js';
+import { cryptCodec, isEncrypted, pathQos, type CryptCodec, type CryptStats, type FlowSecurityInit } from './crypt/path.js';
 
 /** How long a reliable flow's deallocation waits for its data to be acknowledged. */
 const LINGER_MAX_MS = 10000;
@@ -43,6 +44,8 @@ export class FlowImpl implements Flow {
   private deallocating: Promise<void> | undefined;
   /** FRCT / CRC between this flow and its endpoint, as its QoS asks (or the endpoint itself). */
   private readonly path: SduPath;
+  /** Per-packet encryption below the path, when OAP negotiated a cipher (crypt/path.ts). */
+  private readonly crypt: CryptCodec | undefined;
   /** The flow set this flow is in, if any. */
   set: FlowEventSink | undefined;
 
@@ -53,8 +56,13 @@ export class FlowImpl implements Flow {
     readonly ep: Endpoint,
     private readonly host: FlowHost,
     mpl = 0,
+    sec?: FlowSecurityInit,
   ) {
-    this.path = sduPath(ep, qos, mpl);
+    if (isEncrypted(sec)) {
+      this.crypt = cryptCodec(sec, qos.ber === 0);
+      ep.codec = this.crypt;
+    }
+    this.path = sduPath(ep, pathQos(qos, this.crypt !== undefined), mpl);
     this.path.onEvent = (ev) => this.onEndpoint(ev);
     if (qos.timeout > 0) this.keepalive = new Keepalive(ep, qos.timeout, () => this.peerTimeout());
   }
@@ -109,10 +117,24 @@ export class FlowImpl implements Flow {
     return this.path.txLength;
   }
 
-  /** Per-flow statistics: packets and bytes each way, CRC errors, FRCT counters and RTT. */
-  get stats(): { tx: { packets: number; bytes: number }; rx: { packets: number; bytes: number }; dropped: number } & PathStats {
+  /** Per-flow statistics: packets and bytes each way, CRC errors, FRCT counters and RTT, encryption. */
+  get stats(): { tx: { packets: number; bytes: number }; rx: { packets: number; bytes: number }; dropped: number; crypt: CryptStats | undefined } & PathStats {
     const e = this.ep.stats;
-    return { tx: { packets: e.txPackets, bytes: e.txBytes }, rx: { packets: e.rxPackets, bytes: e.rxBytes }, dropped: e.dropped, ...this.path.stats };
+    const p = this.path.stats;
+    const c = this.crypt?.stats;
+    return {
+      tx: { packets: e.txPackets, bytes: e.txBytes },
+      rx: { packets: e.rxPackets, bytes: e.rxBytes },
+      dropped: e.dropped,
+      ...p,
+      crcErrors: p.crcErrors + (c?.crcErrors ?? 0),
+      crypt: c,
+    };
+  }
+
+  /** The cipher protecting this flow's packets (e.g. 'aes-256-gcm'), or undefined when it is not encrypted. */
+  get cipher(): string | undefined {
+    return this.crypt?.crypt.cipher.name;
   }
 
   get closed(): boolean {
@@ -208,6 +230,8 @@ export class FlowImpl implements Flow {
       if (this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer deallocated it or went away`);
       if (this.path.send(data)) return;
       if (this.path.down) fail('EFLOWDOWN', `flow ${this.fd} is down: the peer is unreachable`);
+      // A full window will not open again once the peer has gone silent.
+      if (this.peerTimedOut) fail('EFLOWPEER', `flow ${this.fd}: the peer has been silent for more than ${this.qos.timeout} ms`);
       if (this.flagBits & FlowFlags.WNOBLOCK) fail('EAGAIN', `flow ${this.fd}: the peer's window is full`);
       const left = deadline === null ? null : deadline - Date.now();
       if (left !== null && left <= 0) fail('ETIMEDOUT', `write on flow ${this.fd} timed out`);

@@ -18,6 +18,9 @@ export interface NameInfo {
   scrt?: string;
   ckey?: string;
   ccrt?: string;
+  /** enc.conf paths of the server and client roles (o7s extension; the reference cannot send them). */
+  senc?: string;
+  cenc?: string;
 }
 
 /** A row of the flow table (o7s extension). */

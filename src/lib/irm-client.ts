@@ -91,6 +91,8 @@ export class IrmClient implements IrmApi {
           scrt: info.scrt ?? '',
           ckey: info.ckey ?? '',
           ccrt: info.ccrt ?? '',
+          ...(info.senc ? { o7sSenc: info.senc } : {}),
+          ...(info.cenc ? { o7sCenc: info.cenc } : {}),
         }),
       },
       `creating name ${info.name}`,
@@ -103,7 +105,16 @@ export class IrmClient implements IrmApi {
 
   async listNames(): Promise<NameInfo[]> {
     const r = await this.conn.call({ code: irm_msg_code.IRM_LIST_NAMES }, 'listing names');
-    return r.names.map((n) => ({ name: n.name, lb: n.polLb as LoadBalance }));
+    return r.names.map((n) => ({
+      name: n.name,
+      lb: n.polLb as LoadBalance,
+      ...(n.skey ? { skey: n.skey } : {}),
+      ...(n.scrt ? { scrt: n.scrt } : {}),
+      ...(n.ckey ? { ckey: n.ckey } : {}),
+      ...(n.ccrt ? { ccrt: n.ccrt } : {}),
+      ...(n.o7sSenc ? { senc: n.o7sSenc } : {}),
+      ...(n.o7sCenc ? { cenc: n.o7sCenc } : {}),
+    }));
   }
 
   async regName(name: string, ipcpPid: number): Promise<void> {

@@ -16,6 +16,9 @@ import { FlowSetImpl } from './flowset.js';
 import { DataPlane } from './data/plane.js';
 import { IrmConnection, timeoMsg } from './irm-conn.js';
 import { qos as QOS, type QosSpec } from './qos.js';
+import type { irm_msg } from '../proto/gen/irm_pb.js';
+import type { FlowSecurityInit } from './crypt/path.js';
+import { SYMM_KEY_LEN } from './crypt/kdf.js';
 
 /** The reference reserves fds 0..63; program fds are 64..4095. */
 const FD_MIN = 64;
@@ -85,10 +88,10 @@ export class ProcessImpl implements Process, FlowHost {
     fail('ENOMEM', `this process has ${FD_MAX - FD_MIN} flows open already`);
   }
 
-  private adopt(id: number, peerPid: number, qos: QosSpec, mpl: number): FlowImpl {
+  private adopt(id: number, peerPid: number, qos: QosSpec, mpl: number, sec?: FlowSecurityInit): FlowImpl {
     const fd = this.allocFd();
     const ep = this.plane.endpoint(id, peerPid);
-    const flow = new FlowImpl(fd, id, Object.freeze(qos), ep, this, mpl);
+    const flow = new FlowImpl(fd, id, Object.freeze(qos), ep, this, mpl, sec);
     this.flows.set(fd, flow);
     return flow;
   }
@@ -109,7 +112,7 @@ export class ProcessImpl implements Process, FlowHost {
       );
       if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow allocation without flow info');
       const info = flowInfoFromMsg(reply.flowInfo);
-      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl);
+      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl, flowSecurity(reply));
     } finally {
       this.plane.hold(-1);
     }
@@ -150,7 +153,7 @@ export class ProcessImpl implements Process, FlowHost {
       );
       if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow accept without flow info');
       const info = flowInfoFromMsg(reply.flowInfo);
-      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl);
+      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl, flowSecurity(reply));
     } finally {
       this.plane.hold(-1);
     }
@@ -194,6 +197,17 @@ export class ProcessImpl implements Process, FlowHost {
     })();
     return this.closing;
   }
+}
+
+/**
+ * The cipher and key irmd derived for the flow (OAP), as the reference's
+ * reply carries them: `cipher_nid` (0 = not encrypted) and `sym_key`.
+ */
+function flowSecurity(reply: irm_msg): FlowSecurityInit | undefined {
+  const nid = reply.cipherNid ?? 0;
+  if (nid === 0) return undefined;
+  if (!reply.symKey || reply.symKey.length !== SYMM_KEY_LEN) fail('ECRYPT', `the IRMd chose cipher ${nid} for the flow without a ${SYMM_KEY_LEN}-byte key`);
+  return { cipherNid: nid, key: reply.symKey };
 }
 
 /** The program name announced: basename of the script (argv[1]) run by node. */

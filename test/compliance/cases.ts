@@ -306,8 +306,12 @@ export class FlowServer {
   }
 }
 
-/** The pid the client's end of `flow` talks to (an IPCP, or the peer itself for a direct flow). */
-export const peerPidOf = (flow: Flow): number => (flow as unknown as { ep: { peerPid: number } }).ep.peerPid;
+/**
+ * The pid the client's end of `flow` was set up through: an IPCP, or the
+ * peer itself for a direct flow. (Not where its packets go now: a local
+ * IPCP may have handed the path over to the two programs already.)
+ */
+export const peerPidOf = (flow: Flow): number => (flow as unknown as { ep: { via: number } }).ep.via;
 
 /**
  * Allocates a flow from `proc` to `name` through the layer: the allocation is

@@ -9,7 +9,7 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestSystem } from './system.js';
+import { TestSystem, type SystemOptions } from './system.js';
 
 export interface NetworkOptions {
   /** Layer name (default `udp`). */
@@ -18,6 +18,8 @@ export interface NetworkOptions {
   port?: number;
   /** Extra bootstrap arguments for every udp IPCP (e.g. ['drop', '0.1']). */
   extra?: string[];
+  /** Options of each system's irmd (e.g. its configuration directory). */
+  system?: (name: string) => SystemOptions;
 }
 
 export class TestNetwork {
@@ -40,7 +42,7 @@ export class TestNetwork {
     try {
       await Promise.all(
         names.map(async (name, i) => {
-          const sys = await TestSystem.start();
+          const sys = await TestSystem.start(opts.system?.(name));
           net.systems.set(name, sys);
           const ip = `127.${r}.${s}.${i + 1}`;
           net.addrs.set(name, ip);

@@ -119,6 +119,13 @@ function spawnNode(prefix: readonly string[], args: string[], options: SpawnOpti
   return spawn(prefix[0]!, [...prefix.slice(1), process.execPath, ...args], options);
 }
 
+/** A user to run a program as (the test must run as root). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  home?: string;
+}
+
 export class TestSystem {
   readonly children: Child[] = [];
   private constructor(
@@ -147,17 +154,18 @@ export class TestSystem {
     return this.irmd.out + this.irmd.err;
   }
 
-  /** Starts one of the o7s binaries (or any node script) against this system. */
-  spawn(bin: keyof typeof BIN | string, args: string[] = []): Child {
+  /** Starts one of the o7s binaries (or any node script) against this system, as another user if `as` says so. */
+  spawn(bin: keyof typeof BIN | string, args: string[] = [], as?: RunAs): Child {
     const script = bin in BIN ? BIN[bin as keyof typeof BIN] : bin;
-    const c = new Child(spawnNode(this.prefix, [script, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const env = as ? { ...this.env, HOME: as.home ?? '/' } : this.env;
+    const c = new Child(spawnNode(this.prefix, [script, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...(as ? { uid: as.uid, gid: as.gid } : {}) }));
     this.children.push(c);
     return c;
   }
 
   /** Runs a binary to completion (killed after `ms`). */
-  async run(bin: keyof typeof BIN | string, args: string[] = [], ms = 30000): Promise<RunResult> {
-    const c = this.spawn(bin, args);
+  async run(bin: keyof typeof BIN | string, args: string[] = [], ms = 30000, as?: RunAs): Promise<RunResult> {
+    const c = this.spawn(bin, args, as);
     c.proc.stdin?.end();
     const t = setTimeout(() => c.proc.kill('SIGKILL'), ms);
     const { code } = await c.exited;
@@ -166,8 +174,8 @@ export class TestSystem {
   }
 
   /** `irm ARGS...`, failing the test on a non-zero exit unless `allowFail`. */
-  async irm(args: string[], allowFail = false): Promise<RunResult> {
-    const r = await this.run('irm', args);
+  async irm(args: string[], allowFail = false, as?: RunAs): Promise<RunResult> {
+    const r = await this.run('irm', args, 30000, as);
     if (!allowFail && r.code !== 0) throw new Error(`irm ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
     return r;
   }

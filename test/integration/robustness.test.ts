@@ -427,7 +427,7 @@ function randomIrmMsg(rng: Rng): irm_msg {
     // Never a valid local IPCP name with the local type: that would (rightly) spawn an IPCP.
     m.ipcpInfo = { $typeName: 'o7s.model.ipcp_info_msg', type: rng.pick([1, 2, 3, 4, 5, 6, 7, 99, 0xffffffff]), name: P.str(), pid: P.u32(), state: P.u32() };
   }
-  if (rng.bool(0.3)) m.nameInfo = { $typeName: 'o7s.model.name_info_msg', name: P.str(), polLb: P.u32(), skey: P.str(), scrt: P.str(), ckey: P.str(), ccrt: P.str() };
+  if (rng.bool(0.3)) m.nameInfo = { $typeName: 'o7s.model.name_info_msg', name: P.str(), polLb: P.u32(), skey: P.str(), scrt: P.str(), ckey: P.str(), ccrt: P.str(), o7sSenc: P.str(), o7sCenc: P.str() };
   if (rng.bool(0.3)) m.exec = Array.from({ length: rng.int(4) }, () => rng.pick(['', '/nonexistent/prog', P.str(), '/bin/false']));
   if (rng.bool()) m.dst = P.str();
   if (rng.bool(0.3)) m.hash = P.bytes();

@@ -320,7 +320,8 @@ describe('udp6 layer between network namespaces', { skip, timeout: 60000 }, () =
       alloc.catch(() => {}); // awaited below
       const req2 = await peer.next((m) => m.sock === 'main' && m.data.length >= 47 && m.data.readUInt32BE(0) === 0);
       const sEid2 = req2.data.readUInt32BE(4);
-      await peer.send('main', referenceFlowReply(sEid2, 77, 0), aAddr, PORT);
+      // Accepted with the OAP response of a peer without security configuration.
+      await peer.send('main', referenceFlowReply(sEid2, 77, 0, oapResponse(req2.data.subarray(63))), aAddr, PORT);
       const flow = await alloc;
       assert.equal(flow.closed, false, `flow ${flow.id} (after refused flow ${sEid}) is down from the start`);
       await flow.write(Buffer.from('after a refusal'));

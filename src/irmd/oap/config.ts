@@ -10,7 +10,7 @@
  * and per name the paths can be overridden (sencpath, scrtpath, skeypath,
  * cencpath, ccrtpath, ckeypath). The files are read again for every
  * allocation, so edits apply without a restart; parsed keys and
- * certificates are cached by (path, size, mtime, inode) to keep the
+ * certificates are cached by (path, digest of the content) to keep the
  * expensive part (an ML-DSA key is re-derived from its seed) off the
  * common path.
  *
@@ -18,7 +18,8 @@
  * side credentials fail with EAUTH, enc.conf and KEM key files with
  * ECRYPT; on the client side everything fails with ECRYPT.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, OuroborosError } from '../../common/errors.js';
 import { loadEncConf, type SecConfig } from '../../lib/crypt/enc-conf.js';
@@ -106,10 +107,14 @@ export function loadSecurityTrustStore(dirs: SecurityDirs): TrustStore {
 
 // ---- cached loading ---------------------------------------------------------------------------
 
+/**
+ * What a file holds, as a digest of its bytes: files are small, reading
+ * them is cheap next to parsing keys, and unlike sizes and times (whose
+ * granularity is coarse) the digest always sees an edit.
+ */
 function fileSig(path: string): string | undefined {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.size}/${s.mtimeNs}/${s.ino}/${s.ctimeNs}`;
+    return createHash('sha256').update(readFileSync(path)).digest('base64');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     return `error:${(e as Error).message}`;

@@ -49,6 +49,8 @@ export interface OapContext {
   clock?: Clock;
   /** Largest header to produce; default OAP_MAX_CTRL (10240). */
   maxSize?: number;
+  /** Servers: how old a request may be (ms); default the replay guard's window. */
+  replayWindowMs?: number;
 }
 
 export interface OapClientConfig {
@@ -298,9 +300,9 @@ export function oapServerProcess(ctx: OapContext, cfg: OapServerConfig, request:
   if (typeof hdr === 'string') fail('EAUTH', `OAP request for ${cfg.name}: ${hdr}`);
   if (!ctx.replay) fail('EAUTH', 'OAP server without replay protection');
   const peerName = as('EAUTH', `OAP request for ${cfg.name}`, () => {
-    ctx.replay!.checkFresh(hdr.id, hdr.timestamp);
+    ctx.replay!.checkFresh(hdr.id, hdr.timestamp, ctx.replayWindowMs);
     const who = authenticatePeer(ctx, hdr);
-    ctx.replay!.remember(hdr.id, hdr.timestamp);
+    ctx.replay!.remember(hdr.id, hdr.timestamp, ctx.replayWindowMs);
     return who;
   });
 

@@ -28,46 +28,46 @@ export interface ReplayGuardOptions {
 
 export class ReplayGuard {
   private readonly clock: Clock;
-  private readonly windowNs: bigint;
   private readonly windowMs: number;
   private readonly slackMs: number;
-  /** key → timestamp (ns). */
+  /** key → when it may be forgotten (ns): timestamp + the window it was accepted in. */
   private readonly seen = new Map<string, bigint>();
   private lastPurgeMs = -Infinity;
 
   constructor(opts: ReplayGuardOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.windowMs = opts.windowMs ?? OAP_REPLAY_WINDOW_MS;
-    this.windowNs = BigInt(Math.round(this.windowMs * 1e6));
     this.slackMs = opts.slackMs ?? OAP_TIMESYNC_SLACK_MS;
   }
 
   /** Accepts a fresh (id, timestamp) and remembers it; throws EAUTH otherwise (the reference's check). */
-  check(id: Uint8Array, timestampNs: bigint): void {
-    this.checkFresh(id, timestampNs);
-    this.remember(id, timestampNs);
+  check(id: Uint8Array, timestampNs: bigint, windowMs?: number): void {
+    this.checkFresh(id, timestampNs, windowMs);
+    this.remember(id, timestampNs, windowMs);
   }
 
   /**
    * Throws EAUTH when the header is stale, from the future or already
    * remembered, without remembering it: a server calls this before
    * authenticating and {@link remember} after, so a forged copy of a request
-   * that arrives first cannot block the genuine one.
+   * that arrives first cannot block the genuine one. `windowMs` (default the
+   * guard's) may be longer for a request that came through a layer whose
+   * packets live longer (its MPL): it is then remembered that much longer.
    */
-  checkFresh(id: Uint8Array, timestampNs: bigint): void {
+  checkFresh(id: Uint8Array, timestampNs: bigint, windowMs: number = this.windowMs): void {
     const now = wallNs(this.clock);
     const deltaMs = Number((now - timestampNs) / 1_000_000n);
     if (deltaMs < -this.slackMs) fail('EAUTH', `OAP header from ${-deltaMs} ms in the future`);
-    if (deltaMs > this.windowMs) fail('EAUTH', `OAP header too old (${deltaMs} ms)`);
+    if (deltaMs > windowMs) fail('EAUTH', `OAP header too old (${deltaMs} ms)`);
     this.purge(now);
     if (this.seen.has(keyOf(id, timestampNs))) fail('EAUTH', 'OAP header replayed');
   }
 
   /** Remembers (id, timestamp); EAUTH if it already was. */
-  remember(id: Uint8Array, timestampNs: bigint): void {
+  remember(id: Uint8Array, timestampNs: bigint, windowMs: number = this.windowMs): void {
     const key = keyOf(id, timestampNs);
     if (this.seen.has(key)) fail('EAUTH', 'OAP header replayed');
-    this.seen.set(key, timestampNs);
+    this.seen.set(key, timestampNs + BigInt(Math.round(Math.max(windowMs, this.windowMs) * 1e6)));
   }
 
   /** Entries remembered (including expired ones not yet purged). */
@@ -80,6 +80,6 @@ export class ReplayGuard {
     const ms = Number(now / 1_000_000n);
     if (ms - this.lastPurgeMs < 1000) return;
     this.lastPurgeMs = ms;
-    for (const [k, ts] of this.seen) if (now > ts + this.windowNs) this.seen.delete(k);
+    for (const [k, until] of this.seen) if (now > until) this.seen.delete(k);
   }
 }

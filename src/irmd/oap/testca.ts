@@ -15,14 +15,14 @@
  * identifiers; the subject is `O=o7s, CN=<name>`.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from '../../common/errors.js';
 import * as der from '../../lib/crypt/der.js';
 import { formatEncConf, type SecConfig } from '../../lib/crypt/enc-conf.js';
 import { exportKemKeyFiles, generateKemStaticKey } from '../../lib/crypt/kex.js';
 import type { KexName } from '../../lib/crypt/nid.js';
-import { type Certificate, ML_DSA, parseCertificate, privateKeyPem, type SigningKey, signingKeySpki } from './auth.js';
+import { type Certificate, ML_DSA, parseCertificate, parseCertificates, parsePrivateKey, privateKeyPem, type SigningKey, signingKeySpki } from './auth.js';
 
 export type TestKeyType = 'ecdsa-p256' | 'ed25519' | 'ml-dsa-65';
 
@@ -204,6 +204,11 @@ export function createTestCa(opts: TestCaOptions): TestCa {
     );
     write(join(opts.dir, 'untrusted', 'im.crt.pem'), intermediate.certPem);
   }
+  return caOf(opts.dir, keyType, root, intermediate);
+}
+
+/** The TestCa that issues with `intermediate` (or `root`) into `dir`. */
+function caOf(dir: string, keyType: TestKeyType, root: Issued, intermediate: Issued | undefined): TestCa {
   const signer = intermediate ?? root;
   const make = (n: string, o: Omit<IssueOptions, 'role'> = {}): Issued => {
     const key = generateSigningKey(o.keyType ?? keyType);
@@ -220,17 +225,48 @@ export function createTestCa(opts: TestCaOptions): TestCa {
     );
   };
   return {
-    dir: opts.dir,
+    dir,
     keyType,
     root,
     intermediate,
     make,
     issue(n, o) {
       const it = make(n, o);
-      writeCredentials(opts.dir, o.role, n, it);
+      writeCredentials(dir, o.role, n, it);
       return it;
     },
   };
+}
+
+/** Where {@link saveTestCa} keeps the CA's own certificate and key, under the security directory. */
+export const CA_STORE = { dir: 'ca', crt: 'ca.crt.pem', key: 'ca.key.pem' } as const;
+
+/** The key type of a signing key, as the test CA names them. */
+export function keyTypeOf(k: SigningKey): TestKeyType {
+  if (k.type === 'mldsa') return 'ml-dsa-65';
+  if (k.key.asymmetricKeyType === 'ed25519') return 'ed25519';
+  if (k.key.asymmetricKeyType === 'ec') return 'ecdsa-p256';
+  fail('EINVAL', `unsupported CA key type ${k.key.asymmetricKeyType}`);
+}
+
+/**
+ * Keeps the root's certificate and private key (mode 0600) in
+ * `<dir>/ca/`, outside the directories the IRMd reads, so that more
+ * certificates can be issued later ({@link openTestCa}).
+ */
+export function saveTestCa(ca: TestCa): void {
+  write(join(ca.dir, CA_STORE.dir, CA_STORE.crt), ca.root.certPem);
+  write(join(ca.dir, CA_STORE.dir, CA_STORE.key), ca.root.keyPem, 0o600);
+}
+
+/** The CA saved in `<dir>/ca/` by {@link saveTestCa}. */
+export function openTestCa(dir: string): TestCa {
+  const crt = readFileSync(join(dir, CA_STORE.dir, CA_STORE.crt));
+  const keyPem = readFileSync(join(dir, CA_STORE.dir, CA_STORE.key));
+  const key = parsePrivateKey(keyPem);
+  const certificate = parseCertificates(crt)[0]!;
+  const root: Issued = { certificate, key, certPem: crt.toString(), keyPem: keyPem.toString() };
+  return caOf(dir, keyTypeOf(key), root, undefined);
 }
 
 function nameDir(dir: string, role: 'server' | 'client', n: string): string {

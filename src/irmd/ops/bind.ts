@@ -81,7 +81,7 @@ export function procAnnounce(ctx: IrmdContext, caller: Caller, pid: number, prog
   if (caller.pid !== undefined && caller.pid !== pid) ctx.log.warn(`Process ${caller.pid} announced itself as ${pid}; using ${caller.pid}.`);
   if (!prog) fail('EINVAL', 'a process must announce its program name');
   if (ctx.reg.procs.get(real)) fail('EEXIST', `process ${real} announced itself already`);
-  ctx.reg.procs.add({ pid: real, prog, uid: caller.uid, gid: caller.gid, accepting: 0 });
+  ctx.reg.procs.add({ pid: real, prog, uid: caller.uid, gid: caller.gid, privileged: caller.privileged, accepting: 0 });
   caller.conn.tag = { proc: real };
   caller.conn.closeHandlers.push(() => ctx.processGone(real, 'exited'));
   const p = ctx.reg.programs.get(prog);

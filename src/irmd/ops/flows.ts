@@ -6,13 +6,16 @@ import type { Caller, IrmdContext } from '../context.js';
 import { IPCP_TIMEOUT } from '../ipcp-control.js';
 import { spawnProgram } from '../spawn.js';
 import { FlowState, type FlowEntry, type IpcpEntry, type NameEntry, type ProcEntry } from '../registry/index.js';
-import { OuroborosError, errorFromResult, fail } from '../../common/errors.js';
+import { OuroborosError, errorFromResult, fail, resultOf } from '../../common/errors.js';
 import { IpcpType } from '../../common/ipcp-types.js';
 import { hashFmt32, hashName } from '../../common/hash.js';
 import { qosToMsg, type FlowInfo } from '../../common/convert.js';
 import { ipcp_msg_code } from '../../proto/gen/ipcp_pb.js';
 import { timerDelay } from '../../common/time.js';
 import { qos as QOS, type QosSpec } from '../../lib/qos.js';
+import { userClass } from '../../common/privilege.js';
+import { overridesOf } from '../security.js';
+import type { OapClientState } from '../oap/oap.js';
 
 /** Default wait for an allocation when the program gave no timeout (FLOW_ALLOC_TIMEOUT). */
 export const FLOW_ALLOC_TIMEOUT = 20000;
@@ -20,6 +23,19 @@ export const FLOW_ALLOC_TIMEOUT = 20000;
 export const REQ_ARR_TIMEOUT = 1000;
 /** Wait for an auto-started program to accept (a Node program needs more than the reference's 1 s). */
 export const AUTO_START_TIMEOUT = 10000;
+/** Maximum packet lifetime of a direct flow (the reference's DIRECT_MPL). */
+export const DIRECT_MPL = 1;
+
+const EMPTY = new Uint8Array(0);
+
+/** A flow for a program, with what OAP agreed on for its packets (cipher 0: not encrypted). */
+export interface FlowResult {
+  info: FlowInfo;
+  cipherNid: number;
+  key: Buffer | undefined;
+}
+
+const plain = (info: FlowInfo): FlowResult => ({ info, cipherNid: 0, key: undefined });
 
 function info(f: FlowEntry, nPid: number, n1Pid: number): FlowInfo {
   return { id: f.id, nPid, n1Pid, mpl: f.mpl, state: f.state, qos: f.qos, uid: f.uid };
@@ -32,9 +48,9 @@ function knownProcess(ctx: IrmdContext, caller: Caller, claimed: number): ProcEn
   return proc;
 }
 
-/** Privileged processes share one class; others only with the same uid. */
-function sameClass(a: number, b: number): boolean {
-  return a === b || (a === 0 && b === 0);
+/** The class of a process's flows: 0 for privileged processes, else its uid (the reference's flow uid). */
+export function procClass(p: ProcEntry): number {
+  return userClass(p.uid, p.privileged);
 }
 
 interface Accepter {
@@ -47,11 +63,14 @@ interface Accepter {
  * claimed at once: concurrent allocations woken together never get the same
  * accepting flow.
  */
-function takeAccepter(ctx: IrmdContext, n: NameEntry, uid?: number): Accepter | undefined {
+function takeAccepter(ctx: IrmdContext, n: NameEntry, cls?: number): Accepter | undefined {
   for (const pid of new Set(n.active)) {
     const flow = ctx.reg.flows.first((f) => f.state === FlowState.ACCEPT_PENDING && f.nPid === pid && !f.claimed);
     if (!flow) continue;
-    if (uid !== undefined && !sameClass(uid, ctx.reg.procs.get(pid)?.uid ?? -1)) continue;
+    if (cls !== undefined) {
+      const p = ctx.reg.procs.get(pid);
+      if (!p || procClass(p) !== cls) continue;
+    }
     flow.claimed = true;
     return { pid, flow };
   }
@@ -128,16 +147,38 @@ async function findAccepter(ctx: IrmdContext, n: NameEntry, deadline: number, ui
   return waitUntilAccepter(ctx, n, Math.min(deadline, Date.now() + AUTO_START_TIMEOUT), uid);
 }
 
-function completeDirect(ctx: IrmdContext, allocPid: number, t: Accepter, qos: QosSpec, name: string): FlowInfo {
+/**
+ * A direct flow: both OAP sides run here, the accepter's (server) first. As
+ * the reference, a server-side failure fails the accepter's accept with the
+ * error; the allocation fails with it too. A client-side failure leaves the
+ * accepter waiting for the next flow.
+ */
+function completeDirect(ctx: IrmdContext, allocPid: number, t: Accepter, qos: QosSpec, n: NameEntry, st: OapClientState): FlowResult {
   const f = t.flow;
+  let r;
+  try {
+    r = ctx.security.serverProcess(n.name, overridesOf(n.sec), st.request, DIRECT_MPL);
+  } catch (e) {
+    f.acceptError = e as Error;
+    ctx.reg.flows.destroy(f);
+    throw e;
+  }
+  let c;
+  try {
+    c = ctx.security.clientComplete(st, r.response);
+  } catch (e) {
+    unclaim(t, n);
+    throw e;
+  }
   f.n1Pid = allocPid;
   f.direct = true;
-  f.mpl = 1;
+  f.mpl = DIRECT_MPL;
   f.qos = qos;
-  f.name = name;
+  f.name = n.name;
+  f.accepted = { cipherNid: r.cipherNid, key: r.key };
   ctx.reg.flows.setState(f, FlowState.ALLOCATED);
-  ctx.log.info(`Flow ${f.id} allocated (direct) for ${allocPid} to ${name}.`);
-  return info(f, allocPid, t.pid);
+  ctx.log.info(`Flow ${f.id} allocated (direct) for ${allocPid} to ${n.name}.`);
+  return { info: info(f, allocPid, t.pid), cipherNid: c.cipherNid, key: c.key };
 }
 
 /** The first IPCP in a layer that can reach `dst` (reference order: type, then pid). */
@@ -155,16 +196,20 @@ async function findIpcp(ctx: IrmdContext, dst: string): Promise<{ ipcp: IpcpEntr
   return undefined;
 }
 
-export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowInfo> {
+export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowResult> {
   const proc = knownProcess(ctx, caller, nPid);
   if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a destination name of 1 to 255 bytes is needed');
-  // Unlike the reference, a name need not exist here to be reached through a layer.
+  // Unlike the reference, a name need not exist here to be reached through a layer
+  // (its security files are then found at their default paths).
   const n = ctx.reg.names.get(dst);
-  ctx.log.info(`Allocating flow for ${proc.pid} to ${dst} (uid ${proc.uid}).`);
+  const cls = procClass(proc);
+  ctx.log.info(`Allocating flow for ${proc.pid} to ${dst} (uid ${cls}).`);
   const deadline = Date.now() + (timeout ?? FLOW_ALLOC_TIMEOUT);
+  // The OAP request, read from this name's client files now (EBADF when they are bad).
+  const st = ctx.security.clientPrepare(dst, overridesOf(n?.sec));
 
-  const now = n && takeAccepter(ctx, n, proc.uid);
-  if (n && now) return completeDirect(ctx, proc.pid, now, qos, dst);
+  const now = n && takeAccepter(ctx, n, cls);
+  if (n && now) return completeDirect(ctx, proc.pid, now, qos, n, st);
 
   // The program may leave while we wait: never hand an accepter a flow to a dead process.
   const stillThere = (): void => {
@@ -174,10 +219,10 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
   stillThere();
   if (!found) {
     if (n && (n.pids.size > 0 || n.autoExec.length > 0)) {
-      const t = await findAccepter(ctx, n, deadline, proc.uid);
+      const t = await findAccepter(ctx, n, deadline, cls);
       if (t && ctx.reg.procs.get(proc.pid) !== proc) unclaim(t, n);
       stillThere();
-      if (t) return completeDirect(ctx, proc.pid, t, qos, dst);
+      if (t) return completeDirect(ctx, proc.pid, t, qos, n, st);
     }
     if (!n) {
       ctx.log.err(`Failed to get name info for ${dst}.`);
@@ -186,7 +231,7 @@ export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, 
     ctx.log.err(`Failed to find IPCP for ${dst}.`);
     fail('EIPCP', `no layer on this system reaches ${dst} (register it: irm name register ${dst} layer <layer>)`);
   }
-  return allocThrough(ctx, proc, found.ipcp, found.hash, qos, dst, timeout, deadline, ipcp_msg_code.IPCP_FLOW_ALLOC);
+  return allocThrough(ctx, proc, found.ipcp, found.hash, qos, dst, timeout, deadline, ipcp_msg_code.IPCP_FLOW_ALLOC, st);
 }
 
 /**
@@ -203,14 +248,17 @@ async function allocThrough(
   timeout: number | undefined,
   deadline: number,
   code: typeof ipcp_msg_code.IPCP_FLOW_ALLOC | typeof ipcp_msg_code.IPCP_FLOW_JOIN,
-): Promise<FlowInfo> {
-  const f = ctx.reg.flows.create({ nPid: proc.pid, n1Pid: ipcp.pid, qos, state: FlowState.ALLOC_PENDING, name: dst, uid: proc.uid });
+  /** The OAP request (none for joins, which the reference does not authenticate). */
+  st?: OapClientState,
+): Promise<FlowResult> {
+  const uid = procClass(proc);
+  const f = ctx.reg.flows.create({ nPid: proc.pid, n1Pid: ipcp.pid, qos, state: FlowState.ALLOC_PENDING, name: dst, uid });
   if (!f) fail('ENOMEM', 'no flow ids left on this system');
   // The program's timeout bounds the whole allocation, the IPCP's part included.
   const ipcpWait = timeout !== undefined ? Math.max(1, deadline - Date.now()) : IPCP_TIMEOUT.FLOW_ALLOC;
   try {
     const r = await ipcp.ctrl!.call(
-      { code, flowId: f.id, pid: proc.pid, uid: proc.uid, qosspec: qosToMsg(qos), hash, pk: new Uint8Array(0) },
+      { code, flowId: f.id, pid: proc.pid, uid, qosspec: qosToMsg(qos), hash, pk: st?.request ?? EMPTY },
       timerDelay(ipcpWait),
     );
     if (r.result < 0) throw errorFromResult(r.result, 'IPCP', r.o7sError);
@@ -243,7 +291,18 @@ async function allocThrough(
     fail('EIPCP', `the IPCP carrying the flow to ${dst} went away`);
   }
   ctx.log.dbg(`Response for flow ${f.id} to ${dst}.`);
-  return info(f, proc.pid, ipcp.pid);
+  const fi = info(f, proc.pid, ipcp.pid);
+  if (!st) return plain(fi);
+  const resp = f.oapResponse ?? EMPTY;
+  f.oapResponse = undefined;
+  try {
+    const c = ctx.security.clientComplete(st, resp);
+    return { info: fi, cipherNid: c.cipherNid, key: c.key };
+  } catch (e) {
+    // As the reference: the program gets ECRYPT and never has the flow; o7s also releases it in the IPCP.
+    if (ctx.reg.procs.get(proc.pid) === proc) ipcpDeallocate(ctx, f, 0);
+    throw e;
+  }
 }
 
 
@@ -257,17 +316,17 @@ export async function flowJoin(ctx: IrmdContext, caller: Caller, nPid: number, q
   if (!ipcp) fail('EIPCP', `no broadcast layer ${dst} on this system (irm ipcp bootstrap type broadcast ... layer ${dst})`);
   ctx.log.info(`Joining layer ${dst} for ${proc.pid}.`);
   const deadline = Date.now() + (timeout ?? FLOW_ALLOC_TIMEOUT);
-  return allocThrough(ctx, proc, ipcp, hashName(ipcp.layer!.hashAlgo, dst), qos, dst, timeout, deadline, ipcp_msg_code.IPCP_FLOW_JOIN);
+  return (await allocThrough(ctx, proc, ipcp, hashName(ipcp.layer!.hashAlgo, dst), qos, dst, timeout, deadline, ipcp_msg_code.IPCP_FLOW_JOIN)).info;
 }
 
-export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number, timeout: number | undefined): Promise<FlowInfo> {
+export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number, timeout: number | undefined): Promise<FlowResult> {
   const pid = caller.pid ?? nPid;
   const proc = ctx.reg.procs.get(pid);
   if (!proc) {
     ctx.log.err(`Unknown process ${pid} calling accept.`);
     fail('EINVAL', `process ${pid} has not announced itself to the IRMd`);
   }
-  const f = ctx.reg.flows.create({ nPid: pid, n1Pid: 0, qos: QOS.raw, state: FlowState.ACCEPT_PENDING, uid: proc.uid });
+  const f = ctx.reg.flows.create({ nPid: pid, n1Pid: 0, qos: QOS.raw, state: FlowState.ACCEPT_PENDING, uid: procClass(proc) });
   if (!f) fail('ENOMEM', 'no flow ids left on this system');
   proc.accepting++;
   ctx.reg.names.addActive(pid);
@@ -277,6 +336,7 @@ export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number,
     proc.accepting--;
     ctx.reg.names.removeActive(pid);
   }
+  if (f.acceptError) throw f.acceptError;
   if (f.state === FlowState.ACCEPT_PENDING) {
     ctx.reg.flows.destroy(f);
     ctx.log.err('Flow accept timed out.');
@@ -288,17 +348,32 @@ export async function flowAccept(ctx: IrmdContext, caller: Caller, nPid: number,
   }
   if (f.direct) {
     ctx.log.info(`Flow ${f.id} accepted (direct) by ${pid} for ${f.name}.`);
-  } else {
-    ctx.log.info(`Flow ${f.id} accepted by ${pid} for ${f.name} (uid ${f.uid}).`);
-    const ipcp = ctx.reg.ipcps.get(f.n1Pid);
-    // Answer the IPCP once the program has its reply (irmd writes it first).
-    setImmediate(() => ipcp?.ctrl?.post({ code: ipcp_msg_code.IPCP_FLOW_ALLOC_RESP, flowId: f.id, pid, uid: f.uid, response: 0, pk: new Uint8Array(0) }));
+    const a = f.accepted ?? { cipherNid: 0, key: undefined };
+    f.accepted = undefined;
+    return { info: info(f, pid, f.n1Pid), ...a };
   }
-  return info(f, pid, f.n1Pid);
+  const ipcp = ctx.reg.ipcps.get(f.n1Pid);
+  const name = f.name ?? '';
+  const request = f.oapRequest ?? EMPTY;
+  f.oapRequest = undefined;
+  let r;
+  try {
+    r = ctx.security.serverProcess(name, overridesOf(ctx.reg.names.get(name)?.sec), request, f.mpl);
+  } catch (e) {
+    // As the reference: the IPCP carries the error back to the allocator, the accept fails with it.
+    ipcp?.ctrl?.post({ code: ipcp_msg_code.IPCP_FLOW_ALLOC_RESP, flowId: f.id, pid, uid: f.uid, response: resultOf(e), pk: EMPTY });
+    ctx.reg.flows.destroy(f);
+    throw e;
+  }
+  ctx.log.info(`Flow ${f.id} accepted by ${pid} for ${name} (uid ${f.uid}).`);
+  // Answer the IPCP once the program has its reply (irmd writes it first).
+  const response = r.response;
+  setImmediate(() => ipcp?.ctrl?.post({ code: ipcp_msg_code.IPCP_FLOW_ALLOC_RESP, flowId: f.id, pid, uid: f.uid, response: 0, pk: response }));
+  return { info: info(f, pid, f.n1Pid), cipherNid: r.cipherNid, key: r.key };
 }
 
 /** IPCP_FLOW_REQ_ARR: a flow request for `hash` reached one of our IPCPs. */
-export async function flowReqArr(ctx: IrmdContext, caller: Caller, ipcpPid: number, qos: QosSpec, mpl: number, hash: Uint8Array): Promise<FlowInfo> {
+export async function flowReqArr(ctx: IrmdContext, caller: Caller, ipcpPid: number, qos: QosSpec, mpl: number, hash: Uint8Array, pk: Uint8Array = EMPTY): Promise<FlowInfo> {
   const ipcp = ctx.reg.ipcps.get(ipcpPid);
   if (!ipcp) {
     ctx.log.err(`No IPCP with pid ${ipcpPid}.`);
@@ -326,19 +401,22 @@ export async function flowReqArr(ctx: IrmdContext, caller: Caller, ipcpPid: numb
   f.qos = qos;
   f.mpl = mpl;
   f.name = n.name;
+  // The accepter's side of OAP answers it once the accept wakes up.
+  f.oapRequest = Buffer.from(pk);
   ctx.reg.flows.setState(f, FlowState.ALLOCATED);
   ctx.log.dbg(`IPCP ${ipcpPid} accepting flow ${f.id} for ${n.name}.`);
   return info(f, t.pid, ipcpPid);
 }
 
 /** IPCP_FLOW_ALLOC_REPLY: the far end answered an allocation we asked an IPCP for. */
-export function flowAllocReply(ctx: IrmdContext, caller: Caller, id: number, mpl: number, response: number): void {
+export function flowAllocReply(ctx: IrmdContext, caller: Caller, id: number, mpl: number, response: number, pk: Uint8Array = EMPTY): void {
   const f = ctx.reg.flows.get(id);
   if (!f || f.state !== FlowState.ALLOC_PENDING || (caller.pid !== undefined && caller.pid !== f.n1Pid)) {
     fail('EINVAL', `flow ${id} is not waiting for an allocation reply from process ${caller.pid}`);
   }
   f.mpl = mpl;
   f.response = response;
+  if (response === 0) f.oapResponse = Buffer.from(pk);
   ctx.reg.flows.setState(f, response === 0 ? FlowState.ALLOCATED : FlowState.DEALLOCATED);
 }
 

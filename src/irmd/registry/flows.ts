@@ -36,6 +36,14 @@ export interface FlowEntry {
   gone: Set<number>;
   /** Called on every state change. */
   waiters: (() => void)[];
+  /** OAP request to answer when the flow is accepted (from the IPCP's request, or the direct allocator). */
+  oapRequest?: Uint8Array | undefined;
+  /** OAP response that came with the allocation reply. */
+  oapResponse?: Uint8Array | undefined;
+  /** Direct flows: the accepter's outcome of OAP, computed by the allocation. */
+  accepted?: { cipherNid: number; key: Buffer | undefined } | undefined;
+  /** Direct flows: why the accepter's OAP failed (its accept fails with it). */
+  acceptError?: Error | undefined;
 }
 
 export class Flows {

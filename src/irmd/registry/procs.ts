@@ -4,6 +4,8 @@ export interface ProcEntry {
   prog: string;
   uid: number;
   gid: number;
+  /** uid 0 or in group `ouroboros`: its flows are of the privileged class (uid 0). */
+  privileged: boolean;
   /** Pending accepts of this process. */
   accepting: number;
 }

@@ -5,6 +5,7 @@
  */
 import { DataType } from './frame.js';
 import type { Link } from './link.js';
+import type { SduCodec } from '../crypt/path.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -56,6 +57,12 @@ export class Endpoint {
   txActivity = false;
   /** Set by the owner of the endpoint (a Flow, or an IPCP's forwarder). */
   onEvent: ((ev: EndpointEvent) => void) | undefined;
+  /**
+   * A transform of the flow's non-empty SDUs (encryption, crypt/path.ts):
+   * applied to each SDU sent and to each taken; a packet it cannot decode is
+   * dropped. Set by the flow before it sends or reads anything.
+   */
+  codec: SduCodec | undefined;
   /** Where sends go and under which flow id: the peer, or after a hand-over the other program. */
   private txPid: number;
   private txId: number;
@@ -111,6 +118,7 @@ export class Endpoint {
       this.markDown();
       return false;
     }
+    if (this.codec && payload.length > 0) payload = this.codec.encode(payload);
     this.credit--;
     this.txActivity = true;
     this.stats.txPackets++;
@@ -119,8 +127,19 @@ export class Endpoint {
     return true;
   }
 
-  /** Takes the next queued packet, returning window to the peer in batches. */
+  /** Takes the next queued packet (decoded, when the flow has a codec), returning window to the peer in batches. */
   take(): Buffer | undefined {
+    if (!this.codec) return this.takeRaw();
+    for (;;) {
+      const pkt = this.takeRaw();
+      if (pkt === undefined) return undefined;
+      const sdu = this.codec.decode(pkt);
+      if (sdu !== undefined) return sdu;
+      this.stats.dropped++;
+    }
+  }
+
+  private takeRaw(): Buffer | undefined {
     if (this.head >= this.rx.length) return undefined;
     const pkt = this.rx[this.head]!;
     this.rx[this.head++] = undefined as unknown as Buffer;

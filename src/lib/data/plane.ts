@@ -4,10 +4,11 @@
  * endpoints of this process. No packet ever passes through irmd.
  */
 import net from 'node:net';
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { paths } from '../../common/rundir.js';
 import { peerCred } from '../../common/native/peercred.js';
+import { selfPrivileged } from '../../common/privilege.js';
 import { DataType } from './frame.js';
 import { Link, type LinkHandlers } from './link.js';
 import { Endpoint, RX_WINDOW, type EndpointOwner } from './endpoint.js';
@@ -64,6 +65,16 @@ export class DataPlane implements EndpointOwner {
       });
     });
     server.on('error', () => {});
+    // Per-user isolation (DESIGN.md §4): a user's data socket is the user's
+    // alone. A privileged process's (IPCPs, root) is open to every user, so
+    // that their programs reach the IPCPs carrying their flows; frames are
+    // taken only from a flow's own peer, whose pid the kernel vouches for
+    // (SO_PEERCRED), so this lets nobody into another's flow.
+    try {
+      chmodSync(this.path, selfPrivileged() ? 0o666 : 0o600);
+    } catch {
+      /* a file system without modes: nothing to restrict */
+    }
     this.server = server;
     this.refresh();
   }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file model.proto.
  */
 export const file_model: GenFile = /*@__PURE__*/
-  fileDesc("Cgttb2RlbC5wcm90bxIJbzdzLm1vZGVsIpQBCgtxb3NzcGVjX21zZxINCgVkZWxheRgBIAIoDRIRCgliYW5kd2lkdGgYAiACKAQSFAoMYXZhaWxhYmlsaXR5GAMgAigNEgwKBGxvc3MYBCACKA0SCwoDYmVyGAUgAigNEhAKCGluX29yZGVyGAYgAigNEg8KB21heF9nYXAYByACKA0SDwoHdGltZW91dBgIIAIoDSKJAQoNZmxvd19pbmZvX21zZxIKCgJpZBgBIAIoDRINCgVuX3BpZBgCIAIoDRIPCgduXzFfcGlkGAMgAigNEgsKA21wbBgEIAIoDRINCgVzdGF0ZRgFIAIoDRIjCgNxb3MYBiACKAsyFi5vN3MubW9kZWwucW9zc3BlY19tc2cSCwoDdWlkGAcgAigNImUKDW5hbWVfaW5mb19tc2cSDAoEbmFtZRgBIAIoCRIOCgZwb2xfbGIYAiACKA0SDAoEc2tleRgDIAIoCRIMCgRzY3J0GAQgAigJEgwKBGNrZXkYBSACKAkSDAoEY2NydBgGIAIoCSI1Cg5sYXllcl9pbmZvX21zZxIMCgRuYW1lGAEgAigJEhUKDWRpcl9oYXNoX2FsZ28YAiACKA0iRwoNaXBjcF9pbmZvX21zZxIMCgR0eXBlGAEgAigNEgwKBG5hbWUYAiACKAkSCwoDcGlkGAMgAigNEg0KBXN0YXRlGAQgAigN");
+  fileDesc("Cgttb2RlbC5wcm90bxIJbzdzLm1vZGVsIpQBCgtxb3NzcGVjX21zZxINCgVkZWxheRgBIAIoDRIRCgliYW5kd2lkdGgYAiACKAQSFAoMYXZhaWxhYmlsaXR5GAMgAigNEgwKBGxvc3MYBCACKA0SCwoDYmVyGAUgAigNEhAKCGluX29yZGVyGAYgAigNEg8KB21heF9nYXAYByACKA0SDwoHdGltZW91dBgIIAIoDSKJAQoNZmxvd19pbmZvX21zZxIKCgJpZBgBIAIoDRINCgVuX3BpZBgCIAIoDRIPCgduXzFfcGlkGAMgAigNEgsKA21wbBgEIAIoDRINCgVzdGF0ZRgFIAIoDRIjCgNxb3MYBiACKAsyFi5vN3MubW9kZWwucW9zc3BlY19tc2cSCwoDdWlkGAcgAigNIokBCg1uYW1lX2luZm9fbXNnEgwKBG5hbWUYASACKAkSDgoGcG9sX2xiGAIgAigNEgwKBHNrZXkYAyACKAkSDAoEc2NydBgEIAIoCRIMCgRja2V5GAUgAigJEgwKBGNjcnQYBiACKAkSEAoIbzdzX3NlbmMYZCABKAkSEAoIbzdzX2NlbmMYZSABKAkiNQoObGF5ZXJfaW5mb19tc2cSDAoEbmFtZRgBIAIoCRIVCg1kaXJfaGFzaF9hbGdvGAIgAigNIkcKDWlwY3BfaW5mb19tc2cSDAoEdHlwZRgBIAIoDRIMCgRuYW1lGAIgAigJEgsKA3BpZBgDIAIoDRINCgVzdGF0ZRgEIAIoDQ");
 
 /**
  * @generated from message o7s.model.qosspec_msg
@@ -147,6 +147,20 @@ export type name_info_msg = Message<"o7s.model.name_info_msg"> & {
    * @generated from field: required string ccrt = 6;
    */
   ccrt: string;
+
+  /**
+   * o7s extension (ignored by the reference): the enc.conf paths of
+   * `irm name create ... sencpath P cencpath P`, which the reference's
+   * message cannot carry.
+   *
+   * @generated from field: optional string o7s_senc = 100;
+   */
+  o7sSenc: string;
+
+  /**
+   * @generated from field: optional string o7s_cenc = 101;
+   */
+  o7sCenc: string;
 };
 
 /**

@@ -7,6 +7,7 @@ import { bindCmd } from './bind.js';
 import { unbindCmd } from './unbind.js';
 import { nameCmd } from './name.js';
 import { flowCmd } from './flow.js';
+import { securityCmd } from './security.js';
 
 export type { IrmDeps } from './context.js';
 
@@ -16,6 +17,7 @@ const COMMANDS: ReadonlyArray<[string, (ctx: Ctx, args: string[]) => Promise<Sta
   ['unbind', unbindCmd],
   ['name', nameCmd],
   ['flow', flowCmd],
+  ['security', securityCmd],
   ['help', async (ctx) => (ctx.print(usage.top), OK)],
 ];
 

@@ -45,8 +45,9 @@ export class Ctx {
     try {
       process.kill(pid, 0);
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      // Another user's process exists too: the IRMd decides whether it may be bound.
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
     }
   }
 

@@ -46,8 +46,9 @@ type PathKey = (typeof PATH_KEYS)[number];
 
 /**
  * `irm name create <name> [lb round-robin|spillover] [sencpath p] [scrtpath p] [skeypath p]
- * [cencpath p] [ccrtpath p] [ckeypath p]`. The encryption config paths are
- * checked but, as in the reference, not sent (the protocol has no field for them).
+ * [cencpath p] [ccrtpath p] [ckeypath p]`. The reference checks the
+ * encryption config paths but cannot send them (its message has no field for
+ * them); o7s sends them in extension fields, so they take effect.
  */
 export async function nameCreate(ctx: Ctx, args: string[]): Promise<Status> {
   if (onlyHelp(args)) return ctx.print(usage.nameCreate), OK;
@@ -108,6 +109,8 @@ export async function nameCreate(ctx: Ctx, args: string[]): Promise<Status> {
   if (real.scrtpath !== undefined) info.scrt = real.scrtpath;
   if (real.ckeypath !== undefined) info.ckey = real.ckeypath;
   if (real.ccrtpath !== undefined) info.ccrt = real.ccrtpath;
+  if (real.sencpath !== undefined) info.senc = real.sencpath;
+  if (real.cencpath !== undefined) info.cenc = real.cencpath;
   const r = await ctx.call((api) => api.createName(info));
   if (!r.ok) {
     ctx.warn(`Failed to create name ${name}: ${describe(r.error)}.`);

@@ -17,7 +17,51 @@ const HASHES = 'SHA3_224 SHA3_256 SHA3_384 SHA3_512';
 const U = UNICAST_DEFAULTS;
 
 export const usage = {
-  top: 'Usage: irm [OPERATION]\n\n' + 'where OPERATION in { ipcp bind unbind name flow }\n',
+  top: 'Usage: irm [OPERATION]\n\n' + 'where OPERATION in { ipcp bind unbind name flow security }\n',
+
+  security:
+    'Usage: irm security [OPERATION]\n\n' +
+    'where OPERATION in {ca cert enc kem show help}\n' +
+    '(o7s: a test CA, certificates, keys and enc.conf in the security directory)\n',
+
+  securityCa:
+    'Usage: irm security ca\n' +
+    '                [dir <security directory>]\n' +
+    '                [type <ecdsa-p256 | ed25519 | ml-dsa-65> (default: ecdsa-p256)]\n' +
+    '                [cn <CA name> (default: ca.o7s)]\n' +
+    '                [days <validity> (default: 365)]\n' +
+    '                [force (replace an existing CA)]\n',
+
+  securityCert:
+    'Usage: irm security cert\n' +
+    '                <name>\n' +
+    '                [role <server | client | both> (default: both)]\n' +
+    '                [dir <security directory>]\n' +
+    '                [type <ecdsa-p256 | ed25519 | ml-dsa-65> (default: the CA\'s)]\n' +
+    '                [days <validity> (default: 365)]\n',
+
+  securityEnc:
+    'Usage: irm security enc\n' +
+    '                <name>\n' +
+    '                [role <server | client | both> (default: both)]\n' +
+    '                [dir <security directory>]\n' +
+    '                [kex <key exchange> (default: prime256v1)]\n' +
+    '                [cipher <cipher> (default: aes-256-gcm)]\n' +
+    '                [kdf <digest> (default: sha256)]\n' +
+    '                [digest <digest> (default: sha256)]\n' +
+    '                [kem_mode <server | client> (default: server)]\n' +
+    '                [none (encryption off)]\n',
+
+  securityKem:
+    'Usage: irm security kem\n' +
+    '                <name>\n' +
+    '                kex <ML-KEM-512 | ML-KEM-768 | ML-KEM-1024 | X25519MLKEM768 | X448MLKEM1024>\n' +
+    '                [dir <security directory>]\n',
+
+  securityShow:
+    'Usage: irm security show\n' +
+    '                <name>\n' +
+    '                [dir <security directory>]\n',
 
   flow: 'Usage: irm flow [OPERATION]\n\nwhere OPERATION in {list help}\n(o7s: the flows of this system)\n',
 

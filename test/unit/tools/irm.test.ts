@@ -175,7 +175,7 @@ describe('irm top level and help', () => {
   test('no arguments: usage, exit 1, no daemon', async () => {
     const r = await irm([]);
     assert.equal(r.code, 1);
-    assert.equal(r.out, 'Usage: irm [OPERATION]\n\nwhere OPERATION in { ipcp bind unbind name flow }\n');
+    assert.equal(r.out, 'Usage: irm [OPERATION]\n\nwhere OPERATION in { ipcp bind unbind name flow security }\n');
     assert.equal(r.connects, 0);
   });
 
@@ -882,6 +882,7 @@ describe('irm name', () => {
         name: 'n', lb: 0,
         skey: join(real, 'key.pem'), scrt: join(real, 'crt.pem'),
         ckey: join(real, 'key.pem'), ccrt: join(real, 'crt.pem'),
+        senc: join(real, 'enc.conf'),
       }]]);
       const missing = join(dir, 'nope.pem');
       const m = await irm(['name', 'create', 'n', 'cencpath', missing]);
