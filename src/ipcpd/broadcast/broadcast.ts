@@ -14,14 +14,13 @@
 import type { Ipcp } from '../common/ipcp.js';
 import type { FlowAllocReq, IpcpOps } from '../common/ops.js';
 import type { Flow } from '../../lib/api.js';
-import { ProcessImpl } from '../../lib/process.js';
 import { qosCube, type QosSpec } from '../../lib/qos.js';
 import { DT_COMP, MGMT_COMP } from '../../lib/irm-api.js';
 import { Endpoint, EndpointEvent } from '../../lib/data/endpoint.js';
 import { fail } from '../../common/errors.js';
 import { HashAlgo, hashName } from '../../common/hash.js';
 import { IpcpType, type IpcpConfig, type LayerInfo } from '../../common/ipcp-types.js';
-import { ConnMgr } from '../common/connmgr.js';
+import { LowerLayers } from '../common/lower.js';
 import { enroller, enrollWith } from '../common/enroll.js';
 import { CEP_DT_BROADCAST } from '../common/cep.js';
 import { PacketScheduler } from '../unicast/psched.js';
@@ -42,9 +41,6 @@ interface Neighbour {
 
 export function broadcastOps(ipcp: Ipcp): IpcpOps {
   const log = ipcp.log;
-  let proc: ProcessImpl | undefined;
-  let connmgr: ConnMgr | undefined;
-  let attaching: Promise<void> | undefined;
   let conf: IpcpConfig | undefined;
   const neighbours = new Map<number, Neighbour>();
   const joined = new Map<number, Neighbour>();
@@ -75,11 +71,19 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
     }
   };
 
-  const ready = async (): Promise<ConnMgr> => {
-    await attaching;
-    if (!connmgr) fail('EIPCP', 'the IPCP could not announce itself to the IRMd');
-    return connmgr;
-  };
+  const lower = new LowerLayers(ipcp, 'ipcpd-broadcast', () => 0, (cm) => {
+    cm.register(enroller(log, () => conf));
+    cm.register({
+      cep: CEP_DT_BROADCAST,
+      onConn({ flow }) {
+        if (!conf) return void flow.dealloc();
+        const n: Neighbour = { id: ++ids, flow: flow as Writable, ep: undefined };
+        neighbours.set(n.id, n);
+        sched.add(flow, qosCube(flow.qos), (sdu) => flood(n, sdu), () => remove(n));
+        log.info('New DT connection.');
+      },
+    });
+  });
 
   const need = (): IpcpConfig => {
     if (!conf) fail('EIPCPSTATE', 'the IPCP is not in a layer');
@@ -87,32 +91,10 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
   };
 
   return {
-    init() {
-      attaching ??= (async () => {
-        try {
-          proc = await ProcessImpl.attach(ipcp.init.rundir, ipcp.plane, 'ipcpd-broadcast');
-          const cm = new ConnMgr(proc, log, () => 0);
-          cm.register(enroller(log, () => conf));
-          cm.register({
-            cep: CEP_DT_BROADCAST,
-            onConn({ flow }) {
-              if (!conf) return void flow.dealloc();
-              const n: Neighbour = { id: ++ids, flow: flow as Writable, ep: undefined };
-              neighbours.set(n.id, n);
-              sched.add(flow, qosCube(flow.qos), (sdu) => flood(n, sdu), () => remove(n));
-              log.info('New DT connection.');
-            },
-          });
-          connmgr = cm;
-        } catch (e) {
-          fail('EIRMD', `cannot announce this IPCP as a process: ${(e as Error).message}`);
-        }
-      })();
-      return attaching;
-    },
+    init: () => lower.init(),
 
     async bootstrap(c: IpcpConfig): Promise<LayerInfo> {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       if (c.type !== IpcpType.BROADCAST) fail('EINVAL', 'not a broadcast configuration');
       conf = { ...c, layer: { name: c.layer.name, hashAlgo: HashAlgo.SHA3_256 } };
       cm.start();
@@ -121,7 +103,7 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
     },
 
     async enroll(dst: string): Promise<LayerInfo> {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       const c = await enrollWith(cm, dst, IpcpType.BROADCAST, log, async (got) => {
         conf = { ...got, layer: { name: got.layer.name, hashAlgo: HashAlgo.SHA3_256 } };
       });
@@ -130,7 +112,7 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
     },
 
     async connect(dst: string, comp: string, qos: QosSpec) {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       need();
       if (comp === MGMT_COMP) return; // nothing to manage in a broadcast layer
       if (comp !== DT_COMP) fail('EINVAL', `unknown component ${comp} (use ${DT_COMP})`);
@@ -138,7 +120,7 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
     },
 
     async disconnect(dst: string, comp: string) {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       need();
       if (comp === MGMT_COMP) return;
       await cm.disconnect(dst, comp);
@@ -178,17 +160,16 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
       return {
         layer: conf?.layer.name ?? null,
         neighbours: [...neighbours.values()].map((n) => ({ id: n.id, kind: n.flow ? 'dt' : 'joined', flowId: n.flow ? n.flow.id : n.ep!.id })),
-        counters: { ...counters, connmgr: connmgr?.counters },
+        counters: { ...counters, connmgr: lower.counters },
       };
     },
 
     async stop() {
-      connmgr?.stop();
       for (const n of [...neighbours.values()]) {
         remove(n);
         n.ep?.close();
       }
-      await proc?.close();
+      await lower.close();
     },
   };
 }

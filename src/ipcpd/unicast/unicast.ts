@@ -8,14 +8,14 @@
 import type { Ipcp } from '../common/ipcp.js';
 import type { FlowAllocReq, FlowAllocResp, IpcpOps } from '../common/ops.js';
 import type { Flow } from '../../lib/api.js';
-import { ProcessImpl } from '../../lib/process.js';
 import { qos as QOS, qosCube, type QosSpec } from '../../lib/qos.js';
 import { DT_COMP, MGMT_COMP } from '../../lib/irm-api.js';
 import { fail } from '../../common/errors.js';
 import { hashLength } from '../../common/hash.js';
 import { systemClock } from '../../common/clock.js';
 import { IpcpType, UNICAST_DEFAULTS, type IpcpConfig, type LayerInfo, type UnicastConfig } from '../../common/ipcp-types.js';
-import { ConnMgr, type Conn } from '../common/connmgr.js';
+import type { Conn } from '../common/connmgr.js';
+import { LowerLayers } from '../common/lower.js';
 import { enroller, enrollWith } from '../common/enroll.js';
 import { CEP_DT_UNICAST, CEP_MGMT } from '../common/cep.js';
 import { Dt } from './dt.js';
@@ -42,9 +42,6 @@ interface Layer {
 }
 
 export function unicastOps(ipcp: Ipcp): IpcpOps {
-  let proc: ProcessImpl | undefined;
-  let attaching: Promise<void> | undefined;
-  let connmgr: ConnMgr | undefined;
   let layer: Layer | undefined;
   const log = ipcp.log;
   let mgmtIds = 0;
@@ -54,11 +51,6 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     return layer;
   };
 
-  const ready = async (): Promise<ConnMgr> => {
-    await attaching;
-    if (!connmgr) fail('EIPCP', 'the IPCP could not announce itself to the IRMd');
-    return connmgr;
-  };
 
   /** Starts every component from the layer's configuration. */
   const start = (conf: IpcpConfig, addr: number): Layer => {
@@ -149,28 +141,17 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     })();
   };
 
-  const components = (cm: ConnMgr): void => {
+  const lower = new LowerLayers(ipcp, 'ipcpd-unicast', () => layer?.addr ?? 0, (cm) => {
     cm.register(enroller(log, () => layer?.conf));
     cm.register({ cep: CEP_DT_UNICAST, onConn: onDtConn });
     cm.register({ cep: CEP_MGMT, onConn: onMgmtConn });
-  };
+  });
 
   return {
-    init() {
-      attaching ??= (async () => {
-        try {
-          proc = await ProcessImpl.attach(ipcp.init.rundir, ipcp.plane, `ipcpd-unicast`);
-          connmgr = new ConnMgr(proc, log, () => layer?.addr ?? 0);
-          components(connmgr);
-        } catch (e) {
-          fail('EIRMD', `cannot announce this IPCP as a process: ${(e as Error).message}`);
-        }
-      })();
-      return attaching;
-    },
+    init: () => lower.init(),
 
     async bootstrap(conf: IpcpConfig): Promise<LayerInfo> {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       if (conf.type !== IpcpType.UNICAST) fail('EINVAL', 'not a unicast configuration');
       const uc = { ...UNICAST_DEFAULTS, ...conf.unicast };
       const addr = createAddrAuth(uc.addrAuth, { addrSize: uc.addrSize }).address();
@@ -181,7 +162,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     },
 
     async enroll(dst: string): Promise<LayerInfo> {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       const conf = await enrollWith(cm, dst, IpcpType.UNICAST, log, async (c) => {
         if (!c.unicast) fail('EPROTO', 'the enrollment response has no unicast configuration');
         layer = start(c, createAddrAuth(c.unicast.addrAuth, { addrSize: c.unicast.addrSize }).address());
@@ -191,7 +172,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     },
 
     async connect(dst: string, comp: string, qos: QosSpec) {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       need();
       if (comp === MGMT_COMP) await cm.connect(dst, MGMT_COMP, QOS.raw);
       else if (comp === DT_COMP) await cm.connect(dst, DT_COMP, qos);
@@ -199,7 +180,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     },
 
     async disconnect(dst: string, comp: string) {
-      const cm = await ready();
+      const cm = await lower.connmgr();
       need();
       await cm.disconnect(dst, comp);
     },
@@ -248,12 +229,11 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
         pff: l.pff.entries(),
         dht: l.dir.snapshot(),
         flows: l.fa.list(),
-        counters: { dt: l.dt.counters, fa: l.fa.counters, routing: l.routing.counters, dht: l.dir.counters, connmgr: connmgr?.counters },
+        counters: { dt: l.dt.counters, fa: l.fa.counters, routing: l.routing.counters, dht: l.dir.counters, connmgr: lower.counters },
       };
     },
 
     async stop() {
-      connmgr?.stop();
       const l = layer;
       if (l) {
         l.routing.stop();
@@ -261,7 +241,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
         l.fa.stop();
         l.dt.stop();
       }
-      await proc?.close();
+      await lower.close();
     },
   };
 }

@@ -2,7 +2,7 @@
  * obc: sends a message to a broadcast layer, or (`-l`) prints every message
  * the layer carries. Options and output as the reference's obc.
  */
-import type { Process } from '../../lib/api.js';
+import type { Flow, Process } from '../../lib/api.js';
 import type { Out } from '../common/main.js';
 
 /** The reference reads messages into a 256-byte buffer. */
@@ -40,16 +40,21 @@ export function parseObcArgs(argv: string[]): Parsed {
   return { ok: true, options: { listen, name, message }, lines: [] };
 }
 
+/** Joins the layer, or says it could not. */
+async function join(proc: Process, name: string, out: Out): Promise<Flow | undefined> {
+  try {
+    return await proc.flowJoin(name);
+  } catch {
+    out('Failed to join broadcast.');
+    return undefined;
+  }
+}
+
 /** Prints `Message is <text>.` for every SDU (at most 256 bytes of it, up to a NUL). */
 export async function runObcReader(proc: Process, o: ObcOptions, out: Out, ctl: { signal: AbortSignal }): Promise<number> {
   out('Starting a reader.');
-  let flow;
-  try {
-    flow = await proc.flowJoin(o.name);
-  } catch {
-    out('Failed to join broadcast.');
-    return 1;
-  }
+  const flow = await join(proc, o.name, out);
+  if (!flow) return 1;
   out('New flow.');
   const buf = Buffer.alloc(OBC_BUF);
   ctl.signal.addEventListener('abort', () => void flow.dealloc(), { once: true });
@@ -71,13 +76,8 @@ export async function runObcReader(proc: Process, o: ObcOptions, out: Out, ctl: 
 
 /** Joins, sends the message with its NUL terminator, and leaves. */
 export async function runObcWriter(proc: Process, o: ObcOptions, out: Out): Promise<number> {
-  let flow;
-  try {
-    flow = await proc.flowJoin(o.name);
-  } catch {
-    out('Failed to join broadcast.');
-    return 1;
-  }
+  const flow = await join(proc, o.name, out);
+  if (!flow) return 1;
   try {
     await flow.write(Buffer.concat([Buffer.from(o.message), Buffer.alloc(1)]));
   } catch {
