@@ -51,8 +51,23 @@ export interface PeerArgs {
   qos?: 'raw' | 'data';
   /** send: stop after this many bytes (or after `durMs`, whichever first). */
   bytes?: number;
+  /**
+   * send/recv: first this many bytes of warm-up, not measured (the other
+   * figures warm up too: a program's first thousands of packets run while
+   * V8 is still compiling its data path).
+   */
+  warmBytes?: number;
   /** recv: the transfer is over when nothing arrived for this long (the last packet may be lost on a raw flow). */
   idleMs?: number;
+  /**
+   * send/recv on a raw flow: flow control in the application, as a reliable
+   * flow has it in FRCT: the receiver sends back the next sequence number it
+   * expects (u32 BE) every `fcEvery` packets, and the sender keeps at most
+   * `fcWindow` packets beyond it. No retransmission: a raw flow that is not
+   * overrun does not lose packets on loopback.
+   */
+  fcWindow?: number;
+  fcEvery?: number;
   /** Hard bound on the peer's work. */
   maxMs: number;
   /** flood, o7s: 'try' = tryWrite until the window closes, then await write(); 'await' = await write() per packet. */
@@ -303,43 +318,77 @@ async function o7sFlood(flow: FastFlow, buf: Buffer): Promise<void> {
 
 // ---------------------------------------------------------------- goodput
 
-/** Goodput packets: [u32 BE sequence number][u8 1 on the last one][payload]. */
-const G_LAST = 4;
+/** Goodput packets: [u32 BE sequence number][u8 flags][payload]; flags 1: the last one, 2: warm-up. */
+const G_FLAGS = 4;
+const G_LAST = 1;
+const G_WARM = 2;
+
+type GoodputFrct = { retransmitted: number; timeouts: number; fastRetransmits: number; reportRetransmits?: number; tailProbes?: number; srttMs: number; acksSent: number; windowUpdatesSent: number; holesReported?: number };
+const frctOf = (flow: Flow): GoodputFrct | undefined => (flow as Flow & { stats?: { frct?: GoodputFrct } }).stats?.frct;
 
 /**
  * A fixed transfer: `await write()` of one packet after the other, as fast
- * as the flow lets the program write, until `bytes` are written or `durMs`
- * is over; the last packet carries the end mark.
+ * as the flow lets the program write: `warmBytes` of warm-up, then `bytes`
+ * or what goes in `durMs`, whichever is less; the last packet carries the
+ * end mark. With `fcWindow` (raw flows) at most that many packets beyond
+ * what the receiver last reported having.
  */
 async function o7sSend(flow: FastFlow, buf: Buffer): Promise<void> {
-  const total = Math.max(1, Math.floor((args.bytes ?? 20e6) / buf.length));
-  const end = Date.now() + (args.durMs ?? 2000);
+  const warm = Math.floor((args.warmBytes ?? 0) / buf.length);
+  const total = warm + Math.max(1, Math.floor((args.bytes ?? 20e6) / buf.length));
+  let end = Infinity;
   let n = 0;
-  buf[G_LAST] = 0;
   // Once a second, where the transfer is: shows a stalled one in the bench's error output.
-  const frct = (): Record<string, unknown> | undefined => (flow as Flow & { stats?: { frct?: Record<string, unknown> } }).stats?.frct;
-  const tick = setInterval(() => emit({ ev: 'progress', packets: n, frct: frct() }), 1000);
+  const tick = setInterval(() => emit({ ev: 'progress', packets: n, frct: frctOf(flow) }), 1000);
   onStop(() => clearInterval(tick));
+  // Application-level flow control on a raw flow (fcWindow): the receiver's reports of what it got.
+  const win = args.fcWindow ?? 0;
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  if (win > 0) {
+    void (async () => {
+      while (!stopping) {
+        const p = await flow.read().catch(() => undefined);
+        if (!p) return;
+        if (p.length >= 4) acked = Math.max(acked, p.readUInt32BE(0));
+        wake?.();
+      }
+    })();
+  }
+  let at0: GoodputFrct | undefined;
   while (!stopping) {
-    const last = n + 1 >= total || ((n & 63) === 0 && Date.now() >= end);
+    if (n === warm) {
+      end = Date.now() + (args.durMs ?? 2000);
+      const f = frctOf(flow);
+      at0 = f ? { ...f } : undefined;
+    }
+    const last = n + 1 >= total || (n > warm && (n & 63) === 0 && Date.now() >= end);
+    while (win > 0 && n - acked >= win && !stopping) await new Promise<void>((r) => (wake = r));
     buf.writeUInt32BE(n >>> 0, 0);
-    if (last) buf[G_LAST] = 1;
+    buf[G_FLAGS] = n < warm ? G_WARM : last ? G_LAST : 0;
     // The flow copies what it is given: the one buffer can carry every number.
     await flow.write(buf);
     n++;
     if (last) break;
   }
   clearInterval(tick);
-  const f = (flow as Flow & { stats?: { frct?: { sent: number; retransmitted: number; timeouts: number; fastRetransmits: number } } }).stats?.frct;
-  emit({ ev: 'sent', packets: n, bytes: n * buf.length, ...(f ? { retransmitted: f.retransmitted, timeouts: f.timeouts, fastRetransmits: f.fastRetransmits } : {}) });
+  // What the measured part took: packets, and on a reliable flow its retransmissions.
+  const f = frctOf(flow);
+  const d = (k: 'retransmitted' | 'timeouts' | 'fastRetransmits' | 'reportRetransmits' | 'tailProbes'): number => (f?.[k] ?? 0) - (at0?.[k] ?? 0);
+  const fr = f
+    ? { retransmitted: d('retransmitted'), timeouts: d('timeouts'), fastRetransmits: d('fastRetransmits'), reported: d('reportRetransmits'), probes: d('tailProbes'), srttMs: f.srttMs }
+    : {};
+  emit({ ev: 'sent', packets: n - warm, bytes: (n - warm) * buf.length, ...fr });
 }
 
 /**
- * The receiving end of a fixed transfer: counts the bytes delivered in order
- * (sequence number one above the last counted one; with a raw flow every
- * packet that arrives, gaps being losses) from the first packet to the
- * last, which carries the end mark, or, when it is lost, to the last one
- * before `idleMs` of silence. Reports Mb/s of those bytes over that time.
+ * The receiving end of a fixed transfer: after the warm-up packets, counts
+ * the bytes delivered in order (sequence number one above the last counted
+ * one; with a raw flow every packet that arrives, gaps being losses) from
+ * the first measured packet to the last, which carries the end mark, or,
+ * when it is lost, to the last one before `idleMs` of silence. Reports Mb/s
+ * of those bytes over that time. With `fcWindow`, reports back the next
+ * sequence number it expects every `fcEvery` packets.
  */
 async function o7sRecv(flow: FastFlow): Promise<void> {
   const reliable = args.qos === 'data';
@@ -348,53 +397,72 @@ async function o7sRecv(flow: FastFlow): Promise<void> {
   let tLast = 0n;
   let bytes = 0;
   let packets = 0;
+  let rx = 0;
   let next = 0;
   let gaps = 0;
   let disorder = 0;
   let done = false;
+  let at0: GoodputFrct | undefined;
   const report = (how: string): void => {
     if (done) return;
     done = true;
     const secs = Number(tLast - t0) / 1e9;
     clearInterval(tick);
-    emit({ ev: 'result', mbps: secs > 0 ? (bytes * 8) / secs / 1e6 : 0, bytes, packets, secs, lost: gaps, disorder, end: how });
+    // The receiver's FRCT traffic back to the sender in the measured part: ACKs and window updates (hole reports included).
+    const f = frctOf(flow);
+    const back = f
+      ? { acks: f.acksSent - (at0?.acksSent ?? 0), updates: f.windowUpdatesSent - (at0?.windowUpdatesSent ?? 0), reports: (f.holesReported ?? 0) - (at0?.holesReported ?? 0) }
+      : {};
+    emit({ ev: 'result', mbps: secs > 0 ? (bytes * 8) / secs / 1e6 : 0, bytes, packets, secs, lost: gaps, disorder, end: how, ...back });
   };
   const tryRead = flow.tryRead!.bind(flow);
-  const tick = setInterval(() => emit({ ev: 'progress', packets, frct: (flow as Flow & { stats?: { frct?: Record<string, unknown> } }).stats?.frct }), 1000);
+  const tick = setInterval(() => emit({ ev: 'progress', packets, frct: frctOf(flow) }), 1000);
   onStop(() => clearInterval(tick));
   onStop(() => void flow.dealloc());
+  const fcEvery = args.fcWindow ? (args.fcEvery ?? 64) : 0;
+  const fcMsg = Buffer.alloc(4);
   const take = (p: Buffer): void => {
     const now = process.hrtime.bigint();
-    if (packets === 0) {
-      t0 = now;
-      emit({ ev: 'window' });
+    rx++;
+    const warm = p[G_FLAGS] === G_WARM;
+    if (!warm) {
+      if (packets === 0) {
+        t0 = now;
+        const f = frctOf(flow);
+        at0 = f ? { ...f } : undefined;
+        emit({ ev: 'window' });
+      }
+      tLast = now;
+      packets++;
     }
-    tLast = now;
-    packets++;
     const s = p.readUInt32BE(0);
     if (s === next) {
-      bytes += p.length;
+      if (!warm) bytes += p.length;
       next++;
     } else if (s > next && !reliable) {
       // Raw: what is missing was lost (loopback does not reorder).
-      bytes += p.length;
-      gaps += s - next;
+      if (!warm) {
+        bytes += p.length;
+        gaps += s - next;
+      }
       next = s + 1;
     } else {
       disorder++;
       if (reliable) throw new Error(`reliable flow delivered packet ${s} where ${next} was due`);
     }
-    if (p[G_LAST] === 1) report('mark');
+    if (p[G_FLAGS] === G_LAST) report('mark');
+    if (fcEvery > 0 && (rx % fcEvery === 0 || done)) {
+      fcMsg.writeUInt32BE(next >>> 0, 0);
+      void flow.write(fcMsg).catch(() => undefined);
+    }
   };
-  // Not `readable()`: on a reliable flow it is true at once while SDUs wait
-  // behind a hole (it counts the reorder queue), and a tryRead/readable loop
-  // then spins without ever letting the missing packet in. read() waits.
+  // tryRead() until empty, then wait in read() (with the idle timeout).
   let timer: NodeJS.Timeout | undefined;
   const idle = (): Promise<undefined> => new Promise((res) => (timer = setTimeout(() => res(undefined), idleMs)));
   while (!stopping && !done) {
     for (let p = tryRead(); p !== undefined && !done; p = tryRead()) take(p);
     if (done) break;
-    const p = packets === 0 ? await flow.read() : await Promise.race([flow.read(), idle()]);
+    const p = rx === 0 ? await flow.read() : await Promise.race([flow.read(), idle()]);
     clearTimeout(timer);
     if (p === undefined) report('idle');
     else take(p);

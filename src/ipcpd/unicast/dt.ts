@@ -10,7 +10,7 @@ import type { Flow } from '../../lib/api.js';
 import type { QosCube } from '../../lib/qos.js';
 import type { Logger } from '../../common/log.js';
 import { fail } from '../../common/errors.js';
-import { decodePci, pciLen, writePci, type PciConfig } from './dt/pci.js';
+import { decodePci, pciLen, writePci, type Pci, type PciConfig } from './dt/pci.js';
 import type { Pff } from './pff/index.js';
 import type { CaPolicy } from './ca/index.js';
 import { PacketScheduler } from './psched.js';
@@ -22,6 +22,11 @@ import { RX_WINDOW } from '../../lib/data/endpoint.js';
  * less one are consumed already. Congestion marks count only the rest.
  */
 const CREDIT_SLACK = RX_WINDOW / 8 - 1;
+
+/** The send buffer's first size (a 1400-byte SDU and its PCI fit); it grows to the largest PDU sent, up to SCRATCH_MAX. */
+const SCRATCH_MIN = 2048;
+/** PDUs above this get a buffer of their own rather than growing the send buffer. */
+const SCRATCH_MAX = 65536;
 
 /** Endpoint ids below this are the IPCP's own components. */
 export const EID_FIRST_FLOW = 64;
@@ -51,7 +56,26 @@ interface Neighbour {
   addr: number;
   flow: Flow & { tryWrite(b: Uint8Array): boolean };
   cube: QosCube;
+  /**
+   * The flow's window was full for a PDU of ours (offer()): that PDU waits in
+   * a write() of its own; until it is out, nothing else is written to this
+   * flow (forwarded PDUs are dropped, offered ones wait in their N+1 flow).
+   */
+  held: boolean;
+  /** offer()s that found the window full, woken once the held PDU is out or the connection is gone. */
+  waiters: (() => void)[];
 }
+
+/** What offer() did with an SDU. */
+export const Offer = {
+  /** Sent (or held, see Neighbour.held): the SDU is ours. */
+  SENT: 0,
+  /** Dropped (no route, connection down): counted. */
+  DROPPED: 1,
+  /** The next hop's window is full: nothing was sent, `wake` is called when it can take PDUs again. */
+  BLOCKED: 2,
+} as const;
+export type Offer = (typeof Offer)[keyof typeof Offer];
 
 export interface DtInit {
   pci: PciConfig;
@@ -74,6 +98,17 @@ export class Dt {
   readonly counters: DtCounters = { rx: 0, tx: 0, forwarded: 0, delivered: 0, ttlDrops: 0, noRoute: 0, queueDrops: 0, malformed: 0, unknownEid: 0 };
   private readonly hdr: number;
   private readonly ttlOff: number;
+  /**
+   * Where PDUs to an N-1 flow are built: a flow copies what it is given
+   * before tryWrite returns (into its link's send slab, or into FRCT's or the
+   * cipher's own buffer), so one buffer serves every send. `view` is its
+   * first `viewLen` bytes, kept while PDUs keep the same length.
+   */
+  private scratch = Buffer.allocUnsafe(SCRATCH_MIN);
+  private view: Buffer = this.scratch.subarray(0, 0);
+  private viewLen = 0;
+  /** The PCI of the PDU being delivered (decoded into, used before anything else is). */
+  private readonly pci: Pci = { dst: 0, qc: 0, ttl: 0, ecn: 0, eidLo: 0, eidHi: 0, len: 0 };
 
   constructor(private readonly init: DtInit) {
     this.hdr = pciLen(init.pci);
@@ -94,7 +129,7 @@ export class Dt {
       return;
     }
     const old = this.neighbours.get(addr);
-    const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube };
+    const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube, held: false, waiters: [] };
     this.neighbours.set(addr, n);
     this.byFlow.set(flow, n);
     if (old) this.dropConn(old, false);
@@ -118,6 +153,14 @@ export class Dt {
       if (notify) this.onNeighbour(n.addr, false);
     }
     if (!n.flow.closed) void n.flow.dealloc();
+    this.release(n);
+  }
+
+  /** The held PDU is out (or the connection is gone): wakes the offers that waited. */
+  private release(n: Neighbour): void {
+    n.held = false;
+    if (n.waiters.length === 0) return;
+    for (const w of n.waiters.splice(0)) w();
   }
 
   neighbourList(): { addr: number; cube: number; txQueue: number; rxQueue: number }[] {
@@ -126,33 +169,113 @@ export class Dt {
 
   /**
    * Sends `sdu` to endpoint (eidLo, eidHi) at address `dst` in cube `qc`.
-   * Returns false when the next hop's window is full (dropped, counted).
+   * Returns false when there is no route or the next hop's window is full
+   * (dropped, counted).
    */
   send(dst: number, qc: number, eidLo: number, eidHi: number, sdu: Uint8Array, ecn = 0): boolean {
-    const pdu = Buffer.allocUnsafe(this.hdr + sdu.length);
-    writePci(this.init.pci, pdu, 0, dst, qc, this.init.maxTtl, ecn, eidLo, eidHi);
-    pdu.set(sdu, this.hdr);
-    this.counters.tx++;
     if (dst === this.init.address()) {
-      this.deliver(pdu);
+      this.local(dst, qc, eidLo, eidHi, sdu, ecn);
       return true;
     }
-    return this.toNextHop(dst, pdu);
+    this.counters.tx++;
+    const n = this.hop(dst);
+    return n !== undefined && this.write(n, this.build(dst, qc, eidLo, eidHi, sdu, ecn));
+  }
+
+  /**
+   * For the SDUs of N+1 flows (the flow allocator): as send(), but an SDU
+   * the next hop's window cannot take now is not dropped: BLOCKED, nothing
+   * sent, and `wake` is called once the hop can take PDUs again (the caller
+   * keeps the SDU queued meanwhile, so its program's window closes: the
+   * program is paced by the layer instead of losing packets at its own
+   * IPCP). The first such PDU waits in a write() of its own and counts as
+   * SENT.
+   */
+  offer(dst: number, qc: number, eidLo: number, eidHi: number, sdu: Uint8Array, wake: () => void): Offer {
+    if (dst === this.init.address()) {
+      this.local(dst, qc, eidLo, eidHi, sdu, 0);
+      return Offer.SENT;
+    }
+    const n = this.hop(dst);
+    if (!n) {
+      this.counters.tx++;
+      return Offer.DROPPED;
+    }
+    if (n.held) {
+      n.waiters.push(wake);
+      return Offer.BLOCKED;
+    }
+    const pdu = this.build(dst, qc, eidLo, eidHi, sdu, 0);
+    this.counters.tx++;
+    this.mark(n, pdu);
+    try {
+      if (n.flow.tryWrite(pdu)) return Offer.SENT;
+    } catch {
+      this.counters.queueDrops++;
+      return Offer.DROPPED; // down: the scheduler drops the connection
+    }
+    // Window full: this PDU goes as soon as it opens; later ones wait for it.
+    n.held = true;
+    const done = (): void => this.release(n);
+    n.flow.write(Buffer.from(pdu)).then(done, done);
+    return Offer.SENT;
+  }
+
+  /** A PDU for this IPCP itself: handlers may keep views into it, so a buffer of its own. */
+  private local(dst: number, qc: number, eidLo: number, eidHi: number, sdu: Uint8Array, ecn: number): void {
+    this.counters.tx++;
+    const own = Buffer.allocUnsafe(this.hdr + sdu.length);
+    writePci(this.init.pci, own, 0, dst, qc, this.init.maxTtl, ecn, eidLo, eidHi);
+    own.set(sdu, this.hdr);
+    this.deliver(own);
+  }
+
+  /** The PDU for an N-1 flow, in the send buffer (valid until the next build). */
+  private build(dst: number, qc: number, eidLo: number, eidHi: number, sdu: Uint8Array, ecn: number): Buffer {
+    const len = this.hdr + sdu.length;
+    let pdu: Buffer;
+    if (len === this.viewLen) {
+      pdu = this.view;
+    } else if (len > SCRATCH_MAX) {
+      pdu = Buffer.allocUnsafe(len);
+    } else {
+      if (len > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(len, this.scratch.length * 2)));
+      pdu = this.view = this.scratch.subarray(0, len);
+      this.viewLen = len;
+    }
+    writePci(this.init.pci, pdu, 0, dst, qc, this.init.maxTtl, ecn, eidLo, eidHi);
+    pdu.set(sdu, this.hdr);
+    return pdu;
+  }
+
+  /** The neighbour the PFF gives for `dst`, or undefined (counted). */
+  private hop(dst: number): Neighbour | undefined {
+    const nh = this.init.pff.nextHop(dst);
+    const n = nh === undefined ? undefined : this.neighbours.get(nh);
+    if (!n && this.counters.noRoute++ % 1000 === 0) this.init.log.dbg(`No route to ${dst} (${this.counters.noRoute} so far).`);
+    return n;
   }
 
   private toNextHop(dst: number, pdu: Buffer): boolean {
-    const nh = this.init.pff.nextHop(dst);
-    const n = nh === undefined ? undefined : this.neighbours.get(nh);
-    if (!n) {
-      if (this.counters.noRoute++ % 1000 === 0) this.init.log.dbg(`No route to ${dst} (${this.counters.noRoute} so far).`);
-      return false;
-    }
+    const n = this.hop(dst);
+    return n !== undefined && this.write(n, pdu);
+  }
+
+  /** The hop's congestion mark, ORed into the PDU's ECN byte. */
+  private mark(n: Neighbour, pdu: Buffer): void {
     const mark = this.init.ca.mark(Math.max(0, n.flow.txQueueLength - CREDIT_SLACK));
     if (mark) pdu[this.ttlOff + 1]! |= mark;
-    try {
-      if (n.flow.tryWrite(pdu)) return true;
-    } catch {
-      /* down: the scheduler drops the connection */
+  }
+
+  /** Marks and writes one PDU to the neighbour's N-1 flow; false when its window is full (dropped, counted). */
+  private write(n: Neighbour, pdu: Buffer): boolean {
+    if (!n.held) {
+      this.mark(n, pdu);
+      try {
+        if (n.flow.tryWrite(pdu)) return true;
+      } catch {
+        /* down: the scheduler drops the connection */
+      }
     }
     this.counters.queueDrops++;
     return false;
@@ -181,7 +304,7 @@ export class Dt {
   }
 
   private deliver(pdu: Buffer): void {
-    const p = decodePci(this.init.pci, pdu);
+    const p = decodePci(this.init.pci, pdu, 0, this.pci);
     if (typeof p === 'string') {
       this.counters.malformed++;
       return;

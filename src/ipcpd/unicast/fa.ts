@@ -16,7 +16,7 @@ import { qosCube } from '../../lib/qos.js';
 import { fail, resultOf } from '../../common/errors.js';
 import { PendingTable } from '../common/pending.js';
 import { FaCode, decodeFa, encodeFa, type FaMsg } from './fa/wire.js';
-import type { Dt, Pdu } from './dt.js';
+import { Offer, type Dt, type Pdu } from './dt.js';
 import type { CaFlow, CaPolicy } from './ca/index.js';
 import type { Directory } from './dir/index.js';
 
@@ -46,6 +46,11 @@ interface FaFlow {
   ca: CaFlow;
   /** A send waits for congestion avoidance. */
   waiting: NodeJS.Timeout | undefined;
+  /** The SDU at the head of the endpoint is accounted by congestion avoidance already (it waited for it). */
+  paid: boolean;
+  /** The next hop's window is full: DT calls `wake` when it can take SDUs again. */
+  blocked: boolean;
+  wake: () => void;
   /** Outgoing: FLOW_REQ sent again until answered. */
   resend: NodeJS.Timeout | undefined;
   /** Incoming: our FLOW_REPLY, sent again if the request comes again (the reply was lost). */
@@ -85,7 +90,7 @@ export class FlowAllocator {
   }
 
   private newFlow(flowId: number, remoteAddr: number, cube: number): FaFlow {
-    return {
+    const f: FaFlow = {
       eidHi: randomInt(1, 2 ** 32),
       eidLo: flowId,
       remoteAddr,
@@ -96,11 +101,18 @@ export class FlowAllocator {
       pendingIn: false,
       cube,
       ep: undefined,
-      ca: this.ca.newFlow(process.hrtime.bigint()),
+      ca: this.ca.newFlow(nowNs()),
       waiting: undefined,
+      paid: false,
+      blocked: false,
+      wake: () => {
+        f.blocked = false;
+        this.drain(f);
+      },
       resend: undefined,
       reply: undefined,
     };
+    return f;
   }
 
   private attach(f: FaFlow, appPid: number): void {
@@ -112,21 +124,40 @@ export class FlowAllocator {
     };
   }
 
-  /** Moves the N+1 flow's queued SDUs into the layer, as congestion avoidance allows. */
+  /**
+   * Moves the N+1 flow's queued SDUs into the layer, as congestion avoidance
+   * allows. Called for every packet that arrives (the endpoint's PKT event),
+   * so usually one SDU per call; the clock is read once per call. Each SDU is
+   * accounted once: one that must wait is sent when the wait is over, as the
+   * reference's ca_wnd_wait does. An SDU the next hop cannot take now stays
+   * queued (DT wakes the flow), so the program's window closes rather than
+   * its packets being dropped here.
+   */
   private drain(f: FaFlow): void {
     const ep = f.ep;
-    if (!ep || !f.established || f.waiting) return;
+    if (!ep || !f.established || f.waiting || f.blocked) return;
+    let now = -1;
     for (let sdu = ep.peek(); sdu; sdu = ep.peek()) {
-      const wait = f.ca.beforeSend(sdu.length, process.hrtime.bigint());
-      if (wait > 0) {
-        f.waiting = setTimeout(() => {
-          f.waiting = undefined;
-          this.drain(f);
-        }, Math.min(1000, Math.ceil(wait)));
+      if (!f.paid) {
+        if (now < 0) now = nowNs();
+        const wait = f.ca.beforeSend(sdu.length, now);
+        f.paid = true;
+        if (wait > 0) {
+          f.waiting = setTimeout(() => {
+            f.waiting = undefined;
+            this.drain(f);
+          }, Math.min(1000, Math.ceil(wait)));
+          return;
+        }
+      }
+      const r = this.dt.offer(f.remoteAddr, f.cube, f.remoteLo, f.remoteHi, sdu, f.wake);
+      if (r === Offer.BLOCKED) {
+        f.blocked = true;
         return;
       }
+      f.paid = false;
       ep.take();
-      if (!this.dt.send(f.remoteAddr, f.cube, f.remoteLo, f.remoteHi, sdu)) this.counters.noRoute++;
+      if (r === Offer.DROPPED) this.counters.noRoute++;
     }
   }
 
@@ -342,6 +373,14 @@ export class FlowAllocator {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The congestion avoidance clock, in ns: a number (from performance.now(),
+ * exact to well under a µs for months of uptime), not a bigint per packet.
+ */
+function nowNs(): number {
+  return performance.now() * 1e6;
+}
 
 function eid(hi: number, lo: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);

@@ -3,12 +3,22 @@
  * serving flows of higher-priority QoS cubes first (voice, then video, then
  * best effort) and at most BURST packets of one flow per turn, so that one
  * busy flow cannot starve the others.
+ *
+ * A flow of this process's library (FlowImpl) tells the scheduler of its
+ * events synchronously, as a flow set does (the reference's psched waits on
+ * an fqueue): no promise per packet or per idle period. Other Flow
+ * implementations (test doubles) are watched with `readable()`. A flow
+ * deallocated here (not by the peer, which sends DOWN: an event) raises no
+ * event: a sweep notices it within SWEEP_MS.
  */
 import type { Flow } from '../../lib/api.js';
+import { FlowImpl, type FlowEventSink } from '../../lib/flow.js';
 import { QosCube } from '../../lib/qos.js';
 
 /** Packets taken from one flow before the others get a turn. */
 const BURST = 64;
+/** How often flows of the sink are checked for a local deallocation. */
+const SWEEP_MS = 100;
 /** Cubes in the order they are served. */
 const ORDER = [QosCube.VOICE, QosCube.VIDEO, QosCube.BE] as const;
 
@@ -18,20 +28,34 @@ interface Entry {
   onPdu: (pdu: Buffer) => void;
   onDown: () => void;
   live: boolean;
-  /** Resolves the watcher once a turn has emptied the flow. */
-  idle: (() => void) | undefined;
+  /** In a ready set (a turn will serve it). */
+  queued: boolean;
+  /** Watched with readable() (not a FlowImpl): a watch is pending. */
+  watching: boolean;
+  /** Events come through the sink (FlowImpl). */
+  sink: boolean;
 }
 
-export class PacketScheduler {
+export class PacketScheduler implements FlowEventSink {
   private readonly entries = new Map<Flow, Entry>();
   private readonly ready: Set<Entry>[] = [new Set(), new Set(), new Set()];
   private scheduled = false;
+  private readonly runNow = (): void => this.run();
+  private sweeper: NodeJS.Timeout | undefined;
 
   /** Starts serving `flow`: every PDU goes to onPdu; onDown once when the flow is gone. */
   add(flow: Flow, cube: QosCube, onPdu: (pdu: Buffer) => void, onDown: () => void): void {
-    const e: Entry = { flow: flow as Entry['flow'], cube, onPdu, onDown, live: true, idle: undefined };
+    const sink = flow instanceof FlowImpl && flow.set === undefined;
+    const e: Entry = { flow: flow as Entry['flow'], cube, onPdu, onDown, live: true, queued: false, watching: false, sink };
     this.entries.set(flow, e);
-    void this.watch(e);
+    if (sink) {
+      (flow as FlowImpl).set = this;
+      // What arrived before, and a flow that went down already, get a first turn.
+      this.enqueue(e);
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+    } else {
+      this.watch(e);
+    }
   }
 
   remove(flow: Flow): void {
@@ -40,27 +64,56 @@ export class PacketScheduler {
     e.live = false;
     this.entries.delete(flow);
     this.ready[e.cube]!.delete(e);
-    e.idle?.();
+    e.queued = false;
+    if (e.sink && (flow as FlowImpl).set === this) (flow as FlowImpl).set = undefined;
+    if (this.entries.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  /** Sink flows deallocated locally get a (last) turn. */
+  private sweep(): void {
+    for (const e of this.entries.values()) if (e.sink && !e.queued && e.flow.closed) this.enqueue(e);
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  private async watch(e: Entry): Promise<void> {
-    while (e.live) {
-      await e.flow.readable();
+  /** FlowEventSink: any event of a flow (a packet, down, dealloc, peer timeout) gives it a turn. */
+  post(flow: FlowImpl): void {
+    const e = this.entries.get(flow);
+    if (e && !e.queued) this.enqueue(e);
+  }
+
+  private enqueue(e: Entry): void {
+    if (!e.live) return;
+    e.queued = true;
+    this.ready[e.cube]!.add(e);
+    this.schedule();
+  }
+
+  /** Flows without the sink: one readable() at a time, re-armed when a turn emptied the flow. */
+  private watch(e: Entry): void {
+    if (e.watching || !e.live) return;
+    e.watching = true;
+    const go = (): void => {
+      e.watching = false;
       if (!e.live) return;
-      if (e.flow.closed && e.flow.rxQueueLength === 0) break;
-      const drained = new Promise<void>((r) => (e.idle = r));
-      this.ready[e.cube]!.add(e);
-      this.schedule();
-      await drained; // a turn emptied the flow
-    }
-    if (e.live) {
-      this.remove(e.flow);
-      e.onDown();
-    }
+      if (e.flow.closed && e.flow.rxQueueLength === 0) {
+        this.down(e);
+        return;
+      }
+      this.enqueue(e);
+    };
+    e.flow.readable().then(go, go);
+  }
+
+  private down(e: Entry): void {
+    if (!e.live) return;
+    this.remove(e.flow);
+    e.onDown();
   }
 
   /**
@@ -71,8 +124,8 @@ export class PacketScheduler {
   private schedule(later = false): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    if (later) setImmediate(() => this.run());
-    else queueMicrotask(() => this.run());
+    if (later) setImmediate(this.runNow);
+    else queueMicrotask(this.runNow);
   }
 
   private run(): void {
@@ -81,21 +134,22 @@ export class PacketScheduler {
       const set = this.ready[cube]!;
       for (const e of set) {
         let n = 0;
-        let pkt: Buffer | undefined;
+        const flow = e.flow;
         try {
-          while (n < BURST && e.live && (pkt = e.flow.tryRead()) !== undefined) {
-            n++;
+          for (let pkt = flow.tryRead(); pkt !== undefined; ) {
             e.onPdu(pkt);
+            if (++n >= BURST || !e.live) break;
+            pkt = flow.tryRead();
           }
         } catch {
-          pkt = undefined; // down: the watcher notices
+          /* down: checked below */
         }
-        if (n < BURST || !e.live) {
-          set.delete(e);
-          const idle = e.idle;
-          e.idle = undefined;
-          idle?.();
-        }
+        if (!e.live) continue; // removed by onPdu (set.delete done there)
+        if (n >= BURST) continue; // more to do: stays ready
+        set.delete(e);
+        e.queued = false;
+        if (flow.closed && flow.rxQueueLength === 0) this.down(e);
+        else if (!e.sink) this.watch(e);
       }
       if (set.size > 0) break; // still busy at this priority: lower cubes wait
     }
