@@ -7,7 +7,7 @@
  */
 import { Endpoint, EndpointEvent } from './data/endpoint.js';
 import { Frct, type FrctStats } from './frct/frct.js';
-import { appendCrc, verifyCrc } from './frct/crc.js';
+import { CRC_LEN, appendCrc, verifyCrc, writeCrc } from './frct/crc.js';
 import type { QosSpec } from './qos.js';
 
 export interface SduPath {
@@ -35,6 +35,26 @@ export interface PathStats {
   crcErrors: number;
   frct: FrctStats | undefined;
 }
+
+/**
+ * FRCT settings of reliable flows (the engine's defaults are the
+ * reference's): see the notes at the top of frct/frct.ts.
+ *  - a 1024-SDU reorder queue / retransmission window, of which 512 are
+ *    advertised (rwe = lwe + 512; the reference advertises 256): the
+ *    receiving IPCP holds at most one program window (1024 packets,
+ *    endpoint.ts, credit returned per 128) for us, so 512 in flight never
+ *    overrun it; the other 512 leave room for hole reports, so the sender
+ *    keeps going while losses are repaired. With an ACK per quarter of the
+ *    advertised window (128 SDUs read) a fast sender is never held back.
+ *  - hole reports (note 11): each missing SDU is reported once three later
+ *    ones arrived (or at the end of a burst), so every loss of a window is
+ *    repaired in about one round trip;
+ *  - a tail loss probe (note 12), so a loss at the end of a burst is
+ *    repaired after two round trips rather than an RTO.
+ * (ackOnDrain is not used: an ACK per read batch costs the sender, the
+ * IPCPs and the receiver a wakeup each, for no gain in throughput.)
+ */
+export const RELIABLE_TUNING = { window: 1024, advWindow: 512, holeReports: true, tailProbe: true } as const;
 
 /** Chooses the path for a flow's QoS. */
 export function sduPath(ep: Endpoint, qos: QosSpec, mpl: number): SduPath {
@@ -89,18 +109,40 @@ class ProcessedPath implements SduPath {
   private frctDown = false;
   private stopped = false;
   private drainWaiters: (() => void)[] = [];
+  /** Packets from the endpoint wait for one batch (see fromEndpoint). */
+  private batchQueued = false;
+  private inBatch = false;
+  private batchReadable = false;
+  private batchWritable = false;
 
   constructor(private readonly ep: Endpoint, qos: QosSpec, mpl: number) {
     this.crc = qos.ber === 0;
     if (qos.inOrder !== 0) {
-      // ACKs 2 ms after reading (the reference waits 10): RTT samples stay close
-      // to the path's, so the RTO is short and losses are repaired sooner.
+      const reliable = qos.loss === 0;
       this.frct = new Frct(
-        { reliable: qos.loss === 0, mpl: Math.max(1, mpl), now: () => performance.now(), ackDelayMs: 2 },
+        {
+          reliable,
+          mpl: Math.max(1, mpl),
+          now: () => performance.now(),
+          ...(reliable ? RELIABLE_TUNING : {}),
+          // ACKs 2 ms after reading (the reference waits 10): RTT samples stay close
+          // to the path's, so the RTO is short and losses are repaired sooner.
+          ackDelayMs: 2,
+          // The CRC goes into room left after each PDU, and PDUs are never
+          // modified once handed out: FRCT keeps them for retransmission.
+          tailroom: this.crc ? CRC_LEN : 0,
+          keepPdus: true,
+        },
         {
           send: (pdu) => this.lower(pdu),
-          onReadable: () => this.onEvent?.(EndpointEvent.PKT),
-          onWritable: () => this.onEvent?.(EndpointEvent.WRITABLE),
+          onReadable: () => {
+            if (this.inBatch) this.batchReadable = true;
+            else this.onEvent?.(EndpointEvent.PKT);
+          },
+          onWritable: () => {
+            if (this.inBatch) this.batchWritable = true;
+            else this.onEvent?.(EndpointEvent.WRITABLE);
+          },
           onDown: () => {
             this.frctDown = true;
             this.onEvent?.(EndpointEvent.LOST);
@@ -122,9 +164,13 @@ class ProcessedPath implements SduPath {
     }
   }
 
-  /** One PDU to the endpoint (queued while its window is closed). */
+  /** One PDU to the endpoint (queued while its window is closed); FRCT's PDUs have room for the CRC. */
   private lower(pdu: Buffer): void {
-    const out = this.crc ? appendCrc(pdu) : pdu;
+    if (this.crc) writeCrc(pdu, pdu.length - CRC_LEN);
+    this.toEndpoint(pdu);
+  }
+
+  private toEndpoint(out: Buffer): void {
     if (this.pending.length > 0 || !this.ep.send(out)) this.pending.push(out);
   }
 
@@ -132,13 +178,21 @@ class ProcessedPath implements SduPath {
     while (this.pending.length > 0 && this.ep.send(this.pending[0]!)) this.pending.shift();
   }
 
+  /**
+   * The endpoint signals every packet; they are taken in one batch (a
+   * microtask later: all the packets of one read from the link), with one
+   * timer update and at most one PKT / WRITABLE event for the flow.
+   */
   private fromEndpoint(ev: EndpointEvent): void {
     if (ev === EndpointEvent.PKT) {
-      for (let p = this.ep.take(); p; p = this.ep.take()) this.receive(p);
-      this.rearm();
-      if (!this.frct && this.ready.length > 0) this.onEvent?.(EndpointEvent.PKT);
+      if (!this.batchQueued) {
+        this.batchQueued = true;
+        queueMicrotask(this.batch);
+      }
       return;
     }
+    // Anything else (down, lost, ...) comes after the packets before it.
+    if (this.batchQueued) this.batch();
     if (ev === EndpointEvent.WRITABLE) {
       this.flushPending();
       if (this.pending.length === 0) this.onEvent?.(EndpointEvent.WRITABLE);
@@ -146,6 +200,30 @@ class ProcessedPath implements SduPath {
     }
     this.onEvent?.(ev);
   }
+
+  private readonly batch = (): void => {
+    if (!this.batchQueued) return;
+    this.batchQueued = false;
+    this.inBatch = true;
+    try {
+      for (let p = this.ep.take(); p; p = this.ep.take()) this.receive(p);
+    } finally {
+      this.inBatch = false;
+    }
+    this.rearm();
+    if (this.frct) {
+      if (this.batchWritable) {
+        this.batchWritable = false;
+        this.onEvent?.(EndpointEvent.WRITABLE);
+      }
+      if (this.batchReadable) {
+        this.batchReadable = false;
+        this.onEvent?.(EndpointEvent.PKT);
+      }
+    } else if (this.ready.length > 0) {
+      this.onEvent?.(EndpointEvent.PKT);
+    }
+  };
 
   private receive(pdu: Buffer): void {
     let body: Buffer | undefined = pdu;
@@ -163,7 +241,7 @@ class ProcessedPath implements SduPath {
   /** One timer per flow, at FRCT's next deadline. */
   private rearm(): void {
     if (!this.frct || this.stopped) return;
-    if (this.frct.unacked() === 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (this.drainWaiters.length > 0 && this.frct.unacked() === 0) for (const w of this.drainWaiters.splice(0)) w();
     const at = this.frct.nextDeadline();
     if (at === undefined) {
       if (this.timer) clearTimeout(this.timer);
@@ -184,6 +262,7 @@ class ProcessedPath implements SduPath {
   }
 
   take(): Buffer | undefined {
+    if (this.batchQueued) this.batch();
     if (!this.frct) return this.ready.shift();
     const sdu = this.frct.read();
     this.rearm();
@@ -194,20 +273,21 @@ class ProcessedPath implements SduPath {
     if (this.ep.down || this.frctDown) return false;
     if (this.pending.length > 0) return false;
     if (!this.frct) {
-      this.lower(Buffer.from(sdu));
+      this.toEndpoint(this.crc ? appendCrc(sdu) : Buffer.from(sdu));
       return true;
     }
-    if (!this.frct.canWrite()) return false;
-    this.frct.write(sdu);
+    if (!this.frct.offer(sdu)) return false;
     this.rearm();
     return true;
   }
 
   get rxLength(): number {
+    if (this.batchQueued) this.batch();
     return this.frct ? this.frct.queued() : this.ready.length;
   }
 
   get readable(): boolean {
+    if (this.batchQueued) this.batch();
     return this.frct ? this.frct.readable() : this.ready.length > 0;
   }
 

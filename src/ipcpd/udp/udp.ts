@@ -97,7 +97,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
         counters.oversize++;
         continue;
       }
-      if (mm) {
+      if (mm && !impair) {
         // Copied into the batch; out with one sendmmsg at the end of this tick.
         counters.txDatagrams++;
         mm.send(f.remoteEid, pkt, f.remoteIp, f.remotePort);
@@ -212,7 +212,13 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
       const unknown = Object.keys(conf.extra ?? {}).filter((k) => k !== 'hosts' && !(IMPAIR_KEYS as readonly string[]).includes(k));
       if (unknown.length) fail('EINVAL', `unknown udp option ${unknown.join(', ')} (known: hosts, ${IMPAIR_KEYS.join(', ')})`);
       if (impairCfg) {
-        impair = new Impairment(impairCfg, (d, a, p) => sendTo(d, a, p));
+        // What survives the impairment goes out batched when the platform allows (else through dgram).
+        impair = new Impairment(impairCfg, (d, a, p) => {
+          if (!mm) return sendTo(d, a, p);
+          const whole = d.length === 1 ? d[0]! : Buffer.concat(d);
+          counters.txDatagrams++;
+          mm.send(whole.readUInt32BE(0), whole.subarray(EID_LEN), ipNum(a), p);
+        });
         ipcp.log.info(`Impairing data sent: ${IMPAIR_KEYS.map((k) => `${k} ${impairCfg[k]}`).join(', ')}.`);
       }
       const dns = c.dns && c.dns !== '0.0.0.0' && c.dns !== '::' ? c.dns : undefined;
@@ -225,7 +231,7 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
           resolve();
         });
       }).catch((e: NodeJS.ErrnoException) => fail('EIPCP', `cannot bind UDP ${c.ip} port ${port}: ${e.code ?? e.message}`));
-      if (family === 4 && !impair) {
+      if (family === 4) {
         // What sendmmsg could not send at once (socket buffer full) goes through dgram, which queues it.
         mm = Mmsg.open(socketFd(s), EID_LEN + maxSdu, (d, a, p) => sock?.send(d, p, a));
       }

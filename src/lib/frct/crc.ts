@@ -44,6 +44,14 @@ export function appendCrc(data: Uint8Array): Buffer {
 }
 
 /**
+ * In place: the CRC-32 of buf[0, len) written big-endian at buf[len, len + 4)
+ * (buf has room for it, e.g. a PDU built with 4 bytes of tail room).
+ */
+export function writeCrc(buf: Buffer, len: number): void {
+  buf.writeUInt32BE(crc32(len === buf.length ? buf : buf.subarray(0, len)), len);
+}
+
+/**
  * Check the trailing CRC-32; returns the data without the trailer (a view on
  * the same memory) or undefined when it is too short or does not match.
  */

@@ -1,7 +1,7 @@
 /**
  * FRCT, the Flow and Retransmission Control Protocol of one flow, as a pure
  * protocol engine: no sockets, no OS timers, no clock of its own. The owner
- * (src/lib/flow.ts) feeds it PDUs from the peer (receive), SDUs from the
+ * (src/lib/sdu-path.ts) feeds it PDUs from the peer (receive), SDUs from the
  * application (write), reads in-order SDUs out of it (read), and calls
  * tick() at nextDeadline(). Everything the engine wants to transmit is handed
  * to out.send() as a plain PDU (12-byte header + data, or a 12-byte control
@@ -44,11 +44,14 @@
  *    queued behind it arrived), so reordered SDUs are not lost; SDUs arriving
  *    behind the delivery point are dropped (late); rwe = lwe + 256 always.
  * 3. Retransmissions re-run the full send path (WIRE.md §7.10): the engine
- *    keeps its own copy of each unacknowledged SDU and hands out a freshly
- *    built plain PDU for every (re)transmission, so the owner encrypts and
- *    CRCs each one. Control PDUs go through the same out.send, so the owner
- *    CRCs/encrypts them like data (the reference never CRCs them, §6).
- *    The retransmitted header carries the current ACK/FC, not stale ones.
+ *    keeps its own copy of each unacknowledged SDU (rtxstore.ts) and hands
+ *    out a freshly built plain PDU for every retransmission, so the owner
+ *    encrypts and CRCs each one. Control PDUs go through the same out.send,
+ *    so the owner CRCs/encrypts them like data (the reference never CRCs
+ *    them, §6). The retransmitted header carries the current ACK/FC, not
+ *    stale ones. With keepPdus (an owner that never modifies what it is
+ *    handed, only fills the `tailroom` left for its CRC) the first PDU itself
+ *    is the copy kept: one copy of the SDU per send instead of three.
  * 4. Retransmission strategy: one RTO timer for the oldest unacknowledged SDU
  *    (RFC 6298 style) instead of one timer per packet; on expiry only that SDU
  *    is resent and the RTO doubles (capped at min(maxRtoMs = 15 s, R/8)); the
@@ -60,10 +63,14 @@
  *    Partial ACKs during recovery resend the new oldest SDU at once (NewReno).
  *    Karn: resending an SDU at or below the RTT probe cancels the probe
  *    (its cumulative ACK would include the repair time). Duplicates are
- *    answered with an immediate ACK+FC.
- * 5. Bounded memory: at most `window` (256) SDUs unacknowledged, whatever the
- *    peer advertises and also with FRCTFRESCNTL cleared; the reorder queue
- *    holds at most `window` SDUs.
+ *    answered with an immediate ACK+FC. Duplicate-ACK and partial-ACK
+ *    retransmissions are guesses; once the peer has sent a hole report (11)
+ *    the sender stops guessing and resends what it is told.
+ * 5. Bounded memory: at most `window` (default 256) SDUs unacknowledged,
+ *    whatever the peer advertises and also with FRCTFRESCNTL cleared; the
+ *    reorder queue holds at most `window` SDUs. The window advertised can be
+ *    smaller (advWindow, rwe = lwe + advWindow; default: window): the rest of
+ *    the reorder queue is for what hole reports promise (11).
  * 6. Give up: a flow with unacknowledged data, or probing a closed window,
  *    that receives no ACK/FC at all for R (rtxGiveUpMs, default 120 s) goes
  *    down (out.onDown, once). Any ACK or FC counts as an answer, so a receiver
@@ -84,34 +91,66 @@
  * 10. An explicit ACK is sent whenever the application consumed something new
  *    (10 ms delayed, coalesced), not only when a data packet arrived within
  *    the last 10 ms; the A (10 s) limit only applies to piggy-backed ACKs.
+ *    At once after a quarter of the advertised window was consumed, and
+ *    (ackOnDrain, off by default) when the reader has taken everything in
+ *    order and at least that many SDUs.
+ * 11. Hole reports (holeReports, reliable receivers; off by default): the
+ *    reference has only cumulative ACKs (ackno = the first SDU the
+ *    application has not consumed), which tell the sender about one hole
+ *    per round trip; with 1% loss and hundreds of SDUs in flight that stalls
+ *    the window for several round trips per window. Without changing the
+ *    header or a field's meaning, an o7s receiver tells the sender about
+ *    every hole: when an SDU is missing and reportAfter (3) later sequence
+ *    numbers have arrived, or it has been missing for half the measured
+ *    repair time (the end of a burst), the receiver sends an ordinary
+ *    FC-only window update whose edge is (missing seqno + advWindow). That
+ *    is a true window: the reorder queue (window > advWindow) holds
+ *    everything up to it, so a reference sender simply may send a little
+ *    further. It repeats the report every twice the measured repair time
+ *    while the SDU is still missing (the report or the repair was lost).
+ *    The sender knows the peer's advWindow from its ACK+FC packets
+ *    (window - ackno) and treats an FC-only PDU that arrives while data is
+ *    outstanding as a report of (edge - advWindow): it resends that SDU at
+ *    once, or, if it resent it less than one SRTT ago, ignores the repeat.
+ *    The reference only sends FC-only PDUs in answer to a probe, which an
+ *    o7s sender sends with nothing outstanding, so a reference peer never
+ *    triggers a retransmission this way; a reference sender sees window
+ *    updates, a reference receiver sends no reports and gets the
+ *    reference's recovery (RTO, and duplicate/partial ACK guesses).
+ * 12. Tail loss probe (tailProbe, reliable senders; off by default): when
+ *    nothing was written or acknowledged for two SRTTs (at least 2 ms, at
+ *    most the RTO), the newest unacknowledged SDU is resent once, and the
+ *    RTO restarted (RFC 8985): its arrival lets the receiver report (11) the
+ *    SDUs lost before it, at the end of a transfer, long before the RTO.
+ * 13. Spurious timeouts are undone (a simple F-RTO, RFC 5682): when the
+ *    first ACK of new data after a timeout covers more than the SDU resent
+ *    and comes sooner than half an SRTT after the resend, it answers the
+ *    first transmissions (they were late, e.g. a scheduling stall, not
+ *    lost): no NewReno recovery follows, and the count goes to
+ *    stats.spuriousTimeouts.
  *
- * Callbacks: out.* may be invoked synchronously from write(), receive(),
- * tick(), setFlags() and close(); read() never calls out. onReadable,
+ * Callbacks: out.* may be invoked synchronously from write(), offer(),
+ * receive(), tick(), setFlags() and close(); read() only calls out.send (an
+ * ACK). onReadable,
  * onWritable and onDown run last, with the engine state consistent, so they
  * may call read()/write()/close(). onReadable is edge-like ("more became
  * readable"): read until undefined. out.send must not synchronously re-enter
  * receive() (queue the delivery instead).
  *
  * Timers: one TimerQueue per engine (timers.ts, 1 ms resolution, deadlines
- * rounded up): RTO, delayed ACK / window update, window probe, give-up and the
- * non-reliable reorder wait. The owner keeps one OS timer at nextDeadline().
+ * rounded up): RTO, delayed ACK / window update, window probe, give-up, the
+ * non-reliable reorder wait, hole reports and the tail loss probe. The give-up
+ * and tail probe timers are armed lazily and check their real deadline when
+ * they fire, so sending an SDU costs no timer work. The owner keeps one OS
+ * timer at nextDeadline().
  * Times are ms from init.now() (monotonic; fractions allowed).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  FRCT_HDR_LEN,
-  FrctFlag,
-  ackPdu,
-  dataPdu,
-  decodeHeader,
-  finalAckPdu,
-  rdvsPdu,
-  windowUpdatePdu,
-  type FrctHeader,
-} from './header.js';
+import { FRCT_HDR_LEN, FrctFlag, allocPdu, readU32, readWindow, writeHeader } from './header.js';
 import { after, before, seqAdd, seqDiff, seqDist } from './seq.js';
 import { RttEstimator } from './rtt.js';
 import { Timer, TimerQueue } from './timers.js';
+import { RtxStore } from './rtxstore.js';
 
 /** fccntl FRCT flags (ARCHITECTURE §4.3). */
 export const FRCTFRTX = 0o1;
@@ -139,6 +178,12 @@ export const FRCT_DEFAULTS = {
   /** Non-reliable: how long a hole may hold back later SDUs before it is skipped. */
   reorderWaitMs: 10,
   timerResolutionMs: 1,
+  /** Hole reports: at most this many reports at once (per arrival, per timer round). */
+  maxReports: 16,
+  /** Hole reports: re-report a hole still missing after this long, until the receiver has measured repairs (ms). */
+  reReportMs: 10,
+  /** Hole reports: a hole is reported once this many later sequence numbers have arrived past it. */
+  reportAfter: 3,
 } as const;
 
 export interface FrctInit {
@@ -156,10 +201,45 @@ export interface FrctInit {
   random?: () => number;
   rtxGiveUpMs?: number;
   ackTimeoutMs?: number;
-  /** Power of two, 2 .. 2^22. */
+  /**
+   * Power of two, 2 .. 2^22: the reorder queue (receiver) and the most SDUs
+   * unacknowledged (sender).
+   */
   window?: number;
+  /**
+   * Receiver: how far beyond its left edge it advertises the window (rwe =
+   * lwe + advWindow; default and at most `window`, the reference's rwe = lwe
+   * + RQ_SIZE). Smaller than `window` leaves room for hole reports.
+   */
+  advWindow?: number;
   startWindow?: number;
   ackDelayMs?: number;
+  /**
+   * Reliable receiver: acknowledge at once when the application has read
+   * everything in order and at least this many SDUs since the last ACK
+   * (default: off; only every advWindow/4 SDUs and the delayed ACK).
+   */
+  ackOnDrain?: number;
+  /**
+   * Reliable receiver: report every missing SDU to the sender (an FC-only
+   * window update), and again while it stays missing (see note 11).
+   * Default off.
+   */
+  holeReports?: boolean;
+  /**
+   * Hole reports: report a missing SDU once an SDU this many sequence
+   * numbers later has arrived (default 3; an SDU merely overtaken by fewer is
+   * not reported), or once it has been missing for half the measured repair
+   * time (the end of a burst).
+   */
+  reportAfter?: number;
+  /**
+   * Reliable sender: when nothing was written or acknowledged for two
+   * smoothed RTTs, resend the newest unacknowledged SDU once (a tail loss
+   * probe), so a loss at the end of a burst is found without waiting for
+   * the RTO. Default off.
+   */
+  tailProbe?: boolean;
   rdvIntervalMs?: number;
   rdvMaxIntervalMs?: number;
   initialRtoMs?: number;
@@ -168,10 +248,23 @@ export interface FrctInit {
   /** Non-reliable: wait this long for a missing SDU before skipping it (0 = skip at once). */
   reorderWaitMs?: number;
   timerResolutionMs?: number;
+  /** Bytes left free (uninitialised) after every PDU handed to out.send, for the owner's CRC. Default 0. */
+  tailroom?: number;
+  /**
+   * The owner never modifies a PDU it was handed (it may fill the tail
+   * room): the engine then keeps the first transmission of each SDU as its
+   * retransmission copy instead of copying the SDU once more. Default false.
+   */
+  keepPdus?: boolean;
 }
 
 export interface FrctOutput {
-  /** Hand a plain PDU (header + data, or a control PDU) to the lower layer. The engine never touches it again. */
+  /**
+   * Hand a plain PDU (header + data, or a 12-byte control PDU, each followed
+   * by `tailroom` free bytes) to the lower layer. With keepPdus the owner
+   * must not modify anything before the tail room; otherwise the engine
+   * never touches the PDU again.
+   */
   send(pdu: Buffer): void;
   /** New in-order data can be read. */
   onReadable(): void;
@@ -184,10 +277,16 @@ export interface FrctOutput {
 export interface FrctStats {
   /** SDUs written (first transmissions). */
   sent: number;
-  /** Data PDUs sent again (timeouts + fast + partial-ACK retransmissions). */
+  /** Data PDUs sent again (timeouts, fast, partial-ACK, reported and tail-probe retransmissions). */
   retransmitted: number;
   timeouts: number;
+  /** Timeouts found to be spurious (the first transmission was acknowledged right after): undone. */
+  spuriousTimeouts: number;
   fastRetransmits: number;
+  /** Retransmissions asked for by the peer's hole reports. */
+  reportRetransmits: number;
+  /** Tail loss probes sent. */
+  tailProbes: number;
   /** Data PDUs accepted into the reorder queue. */
   received: number;
   /** SDUs returned by read(). */
@@ -210,8 +309,10 @@ export interface FrctStats {
   acksSent: number;
   /** Packets with the ACK flag received. */
   acksReceived: number;
-  /** FC-only window updates sent. */
+  /** FC-only window updates sent (hole reports included). */
   windowUpdatesSent: number;
+  /** Hole reports sent (missing SDUs reported to the sender, re-reports included). */
+  holesReported: number;
   rdvsSent: number;
   rdvsReceived: number;
   rttSamples: number;
@@ -225,15 +326,9 @@ export interface FrctStats {
   queued: number;
 }
 
-interface RtxEntry {
-  data: Buffer;
-  drf: boolean;
-  firstSent: number;
-  lastSent: number;
-  transmissions: number;
-}
-
 type Counters = Omit<FrctStats, 'rttSamples' | 'srttMs' | 'rttMs' | 'rtoMs' | 'window' | 'unacked' | 'queued'>;
+
+const { DATA, DRF, ACK, FC, RDVS } = FrctFlag;
 
 function defaultRandom(): number {
   return randomBytes(4).readUInt32BE(0) / 2 ** 32;
@@ -252,9 +347,17 @@ export class Frct {
   private readonly A: number;
   private readonly R: number;
   private readonly W: number;
+  /** Advertised window (rwe = lwe + B). */
+  private readonly B: number;
   private readonly mask: number;
   private readonly startWindow: number;
   private readonly ackDelay: number;
+  private readonly ackEvery: number;
+  private readonly ackOnDrain: number;
+  private readonly reports: boolean;
+  private readonly tlp: boolean;
+  private readonly tail: number;
+  private readonly keep: boolean;
   private readonly rdvInitial: number;
   private readonly rdvMax: number;
   private readonly maxRto: number;
@@ -269,6 +372,8 @@ export class Frct {
   private readonly rdvTimer: Timer;
   private readonly giveUpTimer: Timer;
   private readonly gapTimer: Timer;
+  private readonly holeTimer: Timer;
+  private readonly tlpTimer: Timer;
   private readonly rtt: RttEstimator;
 
   private isDown = false;
@@ -279,9 +384,18 @@ export class Frct {
   private sndRwe: number;
   private sndSeq = 0;
   private sndAct = -Infinity;
-  private readonly rtxBuf: (RtxEntry | undefined)[];
-  private probe: { seq: number; t: number } | undefined;
+  /** Per unacknowledged SDU: its data (the whole first PDU with keepPdus), and (slot seq & mask) last send time, DRF, sends. */
+  private readonly rtx: RtxStore;
+  private readonly rtxLast: Float64Array;
+  private readonly rtxDrf: Uint8Array;
+  private readonly rtxCount: Uint8Array;
+  private probing = false;
+  private probeSeq = 0;
+  private probeT = 0;
   private recover: number | undefined;
+  /** The SDU resent by the last timeout and when, until the next ACK of new data (spurious timeout check). */
+  private rtoSeq = 0;
+  private rtoAt: number | undefined;
   private dupAcks = 0;
   private backoff = 0;
   private rdvInterval: number;
@@ -289,6 +403,12 @@ export class Frct {
   private waiting = false;
   private waitSince = 0;
   private blocked = false;
+  /** The peer's advertised window (rwe - ackno of its ACK+FC packets), 0 until known. */
+  private peerB = 0;
+  /** The peer sent a valid hole report in this run: it tells us what is missing. */
+  private peerReports = false;
+  /** Last write or acknowledgement of new data (tail loss probe). */
+  private tlpLast = 0;
 
   // receiver
   private rcvRun = false;
@@ -299,6 +419,16 @@ export class Frct {
   private readonly rq: (Buffer | undefined)[];
   /** Non-reliable: arrival time of each queued SDU. */
   private readonly rqAt: Float64Array;
+  /** Hole reports: when each missing SDU was last reported (-Infinity: never), and first reported (repair time). */
+  private readonly holeSeen: Float64Array;
+  private readonly holeAt: Float64Array;
+  private readonly holeFirst: Float64Array;
+  private readonly holeOnce: Uint8Array;
+  /** Hole reports: holes below this were looked at for a first report. */
+  private reportFront = 0;
+  private readonly reportAfter: number;
+  /** Hole reports: smoothed time from a report to the repair (ms), 0 until measured. */
+  private repairMs = 0;
   private buffered = 0;
   private carry: Buffer[] = [];
   private ackedLwe = 0;
@@ -309,7 +439,10 @@ export class Frct {
     sent: 0,
     retransmitted: 0,
     timeouts: 0,
+    spuriousTimeouts: 0,
     fastRetransmits: 0,
+    reportRetransmits: 0,
+    tailProbes: 0,
     received: 0,
     delivered: 0,
     duplicates: 0,
@@ -322,6 +455,7 @@ export class Frct {
     acksSent: 0,
     acksReceived: 0,
     windowUpdatesSent: 0,
+    holesReported: 0,
     rdvsSent: 0,
     rdvsReceived: 0,
   };
@@ -339,9 +473,18 @@ export class Frct {
     this.W = init.window ?? d.window;
     if (!Number.isInteger(this.W) || this.W < 2 || this.W > 1 << 22 || (this.W & (this.W - 1)) !== 0)
       throw new RangeError('FRCT window must be a power of two between 2 and 2^22');
+    this.B = init.advWindow ?? this.W;
+    if (!Number.isInteger(this.B) || this.B < 2 || this.B > this.W) throw new RangeError('FRCT advWindow must be an integer from 2 to window');
     this.mask = this.W - 1;
     this.startWindow = Math.min(init.startWindow ?? d.startWindow, this.W);
     this.ackDelay = init.ackDelayMs ?? d.ackDelayMs;
+    this.ackEvery = Math.max(1, this.B / 4);
+    this.ackOnDrain = init.ackOnDrain ?? Infinity;
+    this.reports = this.reliable && (init.holeReports ?? false);
+    this.reportAfter = Math.max(1, init.reportAfter ?? d.reportAfter);
+    this.tlp = this.reliable && (init.tailProbe ?? false);
+    this.tail = init.tailroom ?? 0;
+    this.keep = init.keepPdus ?? false;
     this.rdvInitial = init.rdvIntervalMs ?? d.rdvIntervalMs;
     this.rdvMax = Math.max(this.rdvInitial, init.rdvMaxIntervalMs ?? d.rdvMaxIntervalMs);
     // Retransmissions must come often enough to get an answer before R runs out.
@@ -366,11 +509,22 @@ export class Frct {
     this.rdvTimer = this.q.timer((now) => this.onRdvTimer(now));
     this.giveUpTimer = this.q.timer((now) => this.onGiveUpTimer(now));
     this.gapTimer = this.q.timer((now) => this.updateGap(now));
+    this.holeTimer = this.q.timer((now) => this.onHoleTimer(now));
+    this.tlpTimer = this.q.timer((now) => this.onTlpTimer(now));
     this.rtt = new RttEstimator(init.initialRtoMs ?? d.initialRtoMs);
 
-    this.rtxBuf = this.reliable ? new Array<RtxEntry | undefined>(this.W).fill(undefined) : [];
+    const n = this.reliable ? this.W : 0;
+    this.rtx = new RtxStore(this.reliable ? this.W : 1);
+    this.rtxLast = new Float64Array(n);
+    this.rtxDrf = new Uint8Array(n);
+    this.rtxCount = new Uint8Array(n);
     this.rq = new Array<Buffer | undefined>(this.W).fill(undefined);
     this.rqAt = new Float64Array(this.reliable ? 0 : this.W);
+    const h = this.reports ? this.W : 0;
+    this.holeSeen = new Float64Array(h).fill(-Infinity);
+    this.holeAt = new Float64Array(h).fill(-Infinity);
+    this.holeFirst = new Float64Array(h);
+    this.holeOnce = new Uint8Array(h);
   }
 
   // ------------------------------------------------------------------ API
@@ -414,22 +568,50 @@ export class Frct {
       this.blocked = true;
       throw new Error('FRCT: send window closed');
     }
+    this.send(sdu, now);
+  }
+
+  /**
+   * canWrite() and write() in one: sends the SDU and returns true, or
+   * returns false (onWritable follows once the window reopens) when the
+   * window is closed or the flow is down or closed.
+   */
+  offer(sdu: Uint8Array): boolean {
+    if (this.isDown || this.isClosed) return false;
+    if (sdu.length === 0) throw new RangeError('FRCT: empty SDU (zero-length SDUs bypass FRCT)');
+    const now = this.nowFn();
+    if (!this.windowOpen(now)) {
+      this.blocked = true;
+      return false;
+    }
+    this.send(sdu, now);
+    return true;
+  }
+
+  private send(sdu: Uint8Array, now: number): void {
+    const len = sdu.length;
     if (now - this.sndAct > this.sndInact && this.sndSeq === this.sndLwe) this.newSendRun();
 
     const seq = this.sndSeq;
     const drf = seq === this.sndLwe;
-    const pb = this.piggyback(now);
-    const pdu = dataPdu(seq, sdu, { drf, ...pb });
+    const size = FRCT_HDR_LEN + len + this.tail;
+    // With keepPdus the PDU is written straight into the retransmission store.
+    const pdu = this.reliable && this.keep ? this.rtx.put(seq, size) : allocPdu(size);
+    this.header(pdu, drf ? DATA | DRF : DATA, seq, now);
+    pdu.set(sdu, FRCT_HDR_LEN);
     if (this.reliable) {
-      this.rtxBuf[seq & this.mask] = {
-        data: Buffer.from(sdu),
-        drf,
-        firstSent: now,
-        lastSent: now,
-        transmissions: 1,
-      };
-      this.probe ??= { seq, t: now };
+      const slot = seq & this.mask;
+      if (!this.keep) this.rtx.put(seq, len).set(sdu);
+      this.rtxLast[slot] = now;
+      this.rtxDrf[slot] = drf ? 1 : 0;
+      this.rtxCount[slot] = 1;
+      if (!this.probing) {
+        this.probing = true;
+        this.probeSeq = seq;
+        this.probeT = now;
+      }
       if (!this.rtxTimer.pending) this.rtxTimer.set(now + this.rto());
+      if (this.tlp) this.armTlp(now);
     } else {
       this.sndLwe = seqAdd(seq, 1);
     }
@@ -447,15 +629,15 @@ export class Frct {
       this.c.malformed++;
       return;
     }
-    const h = decodeHeader(pdu);
+    const flags = pdu[0]!;
     const now = this.nowFn();
-    const isData = (h.flags & FrctFlag.DATA) !== 0;
-    const isRdvs = (h.flags & FrctFlag.RDVS) !== 0;
+    const isData = (flags & DATA) !== 0;
+    const isRdvs = (flags & RDVS) !== 0;
 
     if (isData || isRdvs) {
       if (!this.rcvActive(now)) {
-        if (h.flags & FrctFlag.DRF) {
-          this.newReceiveRun(h.seqno);
+        if (flags & DRF) {
+          this.newReceiveRun(readU32(pdu, 4));
         } else if (isData) {
           this.c.noRun++;
           return;
@@ -468,13 +650,19 @@ export class Frct {
     }
 
     if (isRdvs) {
-      this.handleRdvs(h);
+      this.handleRdvs(flags, readU32(pdu, 4));
     } else {
-      const fc = (h.flags & FrctFlag.FC) !== 0;
-      const fcAdvanced = fc ? this.handleFc(h, now) : false;
-      if (h.flags & FrctFlag.ACK) this.handleAck(h, now, isData, fcAdvanced);
-      else if (fc) this.afterWindowChange(now);
-      if (isData) this.handleData(h, pdu, now);
+      if (flags & FC) {
+        const window = readWindow(pdu);
+        if (this.reliable && flags & ACK) this.peerB = (window - readU32(pdu, 8)) & 0xffffff;
+        else if (this.reliable && !isData) this.holeReport(window, now);
+        const fcAdvanced = this.handleFc(window, now);
+        if (flags & ACK) this.handleAck(readU32(pdu, 8), now, isData, fcAdvanced);
+        else this.afterWindowChange(now);
+      } else if (flags & ACK) {
+        this.handleAck(readU32(pdu, 8), now, isData, false);
+      }
+      if (isData) this.handleData(readU32(pdu, 4), pdu, now);
     }
     this.notify();
   }
@@ -511,11 +699,17 @@ export class Frct {
     }
     this.c.delivered++;
     if (!this.isClosed && !this.isDown && this.rcvRun) {
-      // A quarter of the window consumed since the last ACK: acknowledge at once,
-      // so a fast sender is never held back by the delayed-ACK timer.
-      if (this.reliable && seqDiff(this.rcvLwe, this.ackedLwe) >= this.W / 4) this.sendAckNow();
-      else if (this.reliable || this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(this.nowFn() + this.ackDelay);
-      if (!this.reliable) this.updateGap(this.nowFn());
+      if (this.reliable) {
+        // A quarter of the window consumed since the last ACK, or everything
+        // in order read (ackOnDrain): acknowledge at once, so a fast sender
+        // is never held back by the delayed-ACK timer.
+        const n = seqDiff(this.rcvLwe, this.ackedLwe);
+        if (n >= this.ackEvery || (n >= this.ackOnDrain && this.rcvLwe === this.rcvNext)) this.sendAckNow();
+        else this.ackTimer.setIfEarlier(this.nowFn() + this.ackDelay);
+      } else {
+        if (this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(this.nowFn() + this.ackDelay);
+        this.updateGap(this.nowFn());
+      }
     }
     return b;
   }
@@ -574,11 +768,11 @@ export class Frct {
     const now = this.nowFn();
     const finalAck = !this.isDown && this.reliable && this.rcvActive(now) && this.rcvLwe !== this.ackedLwe;
     this.q.clear();
-    if (this.reliable) this.rtxBuf.fill(undefined);
+    if (this.reliable) this.rtx.clear();
     if (finalAck) {
       this.ackedLwe = this.rcvLwe;
       this.c.acksSent++;
-      this.out.send(finalAckPdu(this.rcvLwe));
+      this.control(ACK, 0, 0, this.rcvLwe);
     }
   }
 
@@ -606,6 +800,36 @@ export class Frct {
     };
   }
 
+  // ------------------------------------------------------------ output
+
+  /**
+   * The header of an outgoing data PDU: `flags` plus the piggy-backed FC
+   * (and ACK) when the receive side is active; records what was advertised.
+   */
+  private header(pdu: Buffer, flags: number, seq: number, now: number): void {
+    let window = 0;
+    let ackno = 0;
+    if (this.rcvRun && now - this.rcvAct <= this.rcvInact) {
+      const rwe = this.rcvRwe();
+      flags |= FC;
+      window = rwe & 0xffffff;
+      if (after(rwe, this.advRwe)) this.advRwe = rwe;
+      if (this.reliable && now - this.rcvAct <= this.A) {
+        flags |= ACK;
+        ackno = this.rcvLwe;
+        this.ackedLwe = ackno;
+      }
+    }
+    writeHeader(pdu, flags, window, seq, ackno);
+  }
+
+  /** A 12-byte control PDU (plus tail room). */
+  private control(flags: number, window: number, seqno: number, ackno: number): void {
+    const pdu = allocPdu(FRCT_HDR_LEN + this.tail);
+    writeHeader(pdu, flags, window & 0xffffff, seqno, ackno);
+    this.out.send(pdu);
+  }
+
   // ------------------------------------------------------------ sender
 
   private windowOpen(now: number): boolean {
@@ -621,38 +845,29 @@ export class Frct {
     this.sndSeq = seq;
     this.sndLwe = seq;
     this.sndRwe = seqAdd(seq, this.startWindow);
-    this.probe = undefined;
+    this.probing = false;
     this.recover = undefined;
+    this.rtoAt = undefined;
     this.dupAcks = 0;
+    this.peerReports = false;
     this.rdvInterval = this.rdvInitial;
   }
 
-  /** ACK / FC fields for an outgoing data PDU; records what was advertised. */
-  private piggyback(now: number): { rwe?: number; ackno?: number } {
-    const r: { rwe?: number; ackno?: number } = {};
-    if (this.rcvActive(now)) {
-      const rwe = this.rcvRwe();
-      r.rwe = rwe;
-      this.advRwe = rwe;
-      if (this.reliable && now - this.rcvAct <= this.A) {
-        r.ackno = this.rcvLwe;
-        this.ackedLwe = this.rcvLwe;
-      }
-    }
-    return r;
-  }
-
   private retransmit(seq: number, now: number): void {
-    const e = this.rtxBuf[seq & this.mask];
-    if (e === undefined) return;
+    const slot = seq & this.mask;
+    const d = this.rtx.get(seq);
+    if (d === undefined) return;
     // Karn: the ACK covering the probe is delayed (or caused) by this resend.
-    if (this.probe && !after(seq, this.probe.seq)) this.probe = undefined;
-    const pdu = dataPdu(seq, e.data, { drf: e.drf, ...this.piggyback(now) });
-    e.lastSent = now;
-    e.transmissions++;
+    if (this.probing && !after(seq, this.probeSeq)) this.probing = false;
+    const data = this.keep ? d.subarray(FRCT_HDR_LEN, d.length - this.tail) : d;
+    const pdu = allocPdu(FRCT_HDR_LEN + data.length + this.tail);
+    this.header(pdu, this.rtxDrf[slot] ? DATA | DRF : DATA, seq, now);
+    pdu.set(data, FRCT_HDR_LEN);
+    this.rtxLast[slot] = now;
+    if (this.rtxCount[slot]! < 255) this.rtxCount[slot]!++;
     this.sndAct = now;
     this.c.retransmitted++;
-    this.rtxTimer.set(now + this.rto());
+    if (seq === this.sndLwe) this.rtxTimer.set(now + this.rto());
     this.out.send(pdu);
   }
 
@@ -663,10 +878,10 @@ export class Frct {
 
   /** Resend the oldest SDU unless it was (re)sent less than about one RTT ago. */
   private retransmitOldestIfStale(now: number): boolean {
-    const e = this.rtxBuf[this.sndLwe & this.mask];
-    if (e === undefined) return false;
+    const slot = this.sndLwe & this.mask;
+    if (!this.rtx.has(this.sndLwe)) return false;
     const gap = this.rtt.samples > 0 ? this.rtt.srttMs : this.rto();
-    if (now - e.lastSent < gap) return false;
+    if (now - this.rtxLast[slot]! < gap) return false;
     this.retransmit(this.sndLwe, now);
     return true;
   }
@@ -676,49 +891,87 @@ export class Frct {
     this.c.timeouts++;
     if (this.rtt.rtoMs * 2 ** this.backoff < this.maxRto) this.backoff++;
     this.dupAcks = 0;
-    this.recover = this.sndSeq;
+    // With hole reports the peer says what else is missing: no NewReno guessing.
+    if (!this.peerReports) this.recover = this.sndSeq;
+    this.rtoSeq = this.sndLwe;
+    this.rtoAt = now;
     this.retransmit(this.sndLwe, now);
   }
 
-  private handleFc(h: FrctHeader, now: number): boolean {
-    this.lastResponse = now;
+  /**
+   * An FC-only PDU on a reliable flow while data is outstanding: an o7s
+   * receiver's hole report, window = (missing seqno + its advertised
+   * window). The reference only sends FC-only in answer to a probe, which
+   * is never outstanding data (see note 11).
+   */
+  private holeReport(window: number, now: number): void {
+    if (this.peerB === 0 || this.unacked() === 0) return;
+    const s = seqAdd(this.widen(window), -this.peerB);
+    if (before(s, this.sndLwe) || !before(s, this.sndSeq)) return;
+    const slot = s & this.mask;
+    if (!this.rtx.has(s)) return;
+    this.peerReports = true;
+    this.recover = undefined;
+    // A re-report while the repair may still be on its way is ignored.
+    const guard = this.rtt.samples > 0 ? this.rtt.srttMs : 0;
+    if (this.rtxCount[slot]! > 1 && now - this.rtxLast[slot]! < guard) return;
+    this.c.reportRetransmits++;
+    this.retransmit(s, now);
+  }
+
+  /** The 32-bit edge nearest the current one for a 24-bit window field. */
+  private widen(window: number): number {
     const base = this.sndRwe;
-    let d = (h.window - (base & 0xffffff)) & 0xffffff;
+    let d = (window - (base & 0xffffff)) & 0xffffff;
     if (d >= 0x800000) d -= 0x1000000;
-    const rwe = seqAdd(base, d);
+    return seqAdd(base, d);
+  }
+
+  private handleFc(window: number, now: number): boolean {
+    this.lastResponse = now;
+    const rwe = this.widen(window);
     if (!after(rwe, this.sndRwe)) return false;
     this.sndRwe = rwe;
     this.rdvInterval = this.rdvInitial;
     return true;
   }
 
-  private handleAck(h: FrctHeader, now: number, isData: boolean, fcAdvanced: boolean): void {
+  private handleAck(ackno: number, now: number, isData: boolean, fcAdvanced: boolean): void {
     this.c.acksReceived++;
     this.lastResponse = now;
-    const ackno = h.ackno;
     if (this.reliable && after(ackno, this.sndLwe) && !after(ackno, this.sndSeq)) {
-      for (let s = this.sndLwe; s !== ackno; s = seqAdd(s, 1)) this.rtxBuf[s & this.mask] = undefined;
+      this.rtx.release(ackno);
       this.sndLwe = ackno;
       this.dupAcks = 0;
       this.backoff = 0;
-      if (this.probe && after(ackno, this.probe.seq)) {
-        this.rtt.sample(now - this.probe.t);
-        this.probe = undefined;
+      if (this.probing && after(ackno, this.probeSeq)) {
+        this.rtt.sample(now - this.probeT);
+        this.probing = false;
       }
-      if (this.unacked() > 0) this.rtxTimer.set(now + this.rto());
-      else this.rtxTimer.clear();
+      if (this.unacked() > 0) {
+        this.rtxTimer.set(now + this.rto());
+        if (this.tlp) this.armTlp(now);
+      } else {
+        this.rtxTimer.clear();
+      }
+      if (this.rtoAt !== undefined) {
+        // The first ACK of new data after a timeout covers more than the SDU
+        // resent, sooner than half a round trip after the resend: it answers
+        // the first transmissions, which were only late (a scheduling stall,
+        // not a loss). Undo the timeout: no recovery, no back-off (a simple
+        // form of F-RTO, RFC 5682).
+        if (after(ackno, seqAdd(this.rtoSeq, 1)) && now - this.rtoAt < this.rtt.srttMs / 2) {
+          this.recover = undefined;
+          this.c.spuriousTimeouts++;
+        }
+        this.rtoAt = undefined;
+      }
       if (this.recover !== undefined) {
         // Partial ACK during recovery: the new oldest is most likely the next hole.
         if (before(this.sndLwe, this.recover)) this.retransmitOldestIfStale(now);
         else this.recover = undefined;
       }
-    } else if (
-      this.reliable &&
-      ackno === this.sndLwe &&
-      this.unacked() > 0 &&
-      !isData &&
-      !fcAdvanced
-    ) {
+    } else if (this.reliable && ackno === this.sndLwe && this.unacked() > 0 && !isData && !fcAdvanced && !this.peerReports) {
       this.dupAcks++;
       if (this.dupAcks >= this.dupThresh) {
         this.dupAcks = 0;
@@ -731,6 +984,33 @@ export class Frct {
     this.afterWindowChange(now);
   }
 
+  private armTlp(now: number): void {
+    this.tlpLast = now;
+    if (!this.tlpTimer.pending && this.rtt.samples > 0) this.tlpTimer.set(now + this.pto());
+  }
+
+  /** Tail loss probe timeout: two smoothed RTTs, at least 2 ms, at most the RTO. */
+  private pto(): number {
+    return Math.min(Math.max(2 * this.rtt.srttMs, 2), this.rto());
+  }
+
+  private onTlpTimer(now: number): void {
+    if (this.unacked() === 0) return;
+    const due = this.tlpLast + this.pto();
+    if (now < due) {
+      this.tlpTimer.set(due);
+      return;
+    }
+    // Nothing written or acknowledged for a while: resend the newest SDU once;
+    // its arrival makes the receiver report whatever is missing before it.
+    const last = seqAdd(this.sndSeq, -1);
+    if (now - this.rtxLast[last & this.mask]! < this.pto()) return;
+    this.c.tailProbes++;
+    this.retransmit(last, now);
+    // The probe gets its round trip before the RTO (RFC 8985 §7.3).
+    this.rtxTimer.set(now + this.rto());
+  }
+
   private afterWindowChange(now: number): void {
     this.updateSenderTimers(now);
   }
@@ -741,14 +1021,21 @@ export class Frct {
     const probing = this.probeNeeded(now);
     if (probing) {
       if (!this.rdvTimer.pending) this.rdvTimer.set(now + this.rdvInterval);
-    } else {
+    } else if (this.rdvTimer.pending) {
       this.rdvTimer.clear();
     }
     const waitingNow = this.unacked() > 0 || probing;
-    if (waitingNow && !this.waiting) this.waitSince = now;
-    this.waiting = waitingNow;
-    if (waitingNow) this.giveUpTimer.set(Math.max(this.waitSince, this.lastResponse) + this.R);
-    else this.giveUpTimer.clear();
+    if (waitingNow) {
+      if (!this.waiting) {
+        this.waitSince = now;
+        this.waiting = true;
+        this.giveUpTimer.set(Math.max(this.waitSince, this.lastResponse) + this.R);
+      }
+      // else: the timer checks the deadline when it fires (it only moves later).
+    } else if (this.waiting) {
+      this.waiting = false;
+      this.giveUpTimer.clear();
+    }
   }
 
   private probeNeeded(now: number): boolean {
@@ -764,7 +1051,7 @@ export class Frct {
     this.sndAct = now;
     this.rdvInterval = Math.min(this.rdvInterval * 2, this.rdvMax);
     this.rdvTimer.set(now + this.rdvInterval);
-    this.out.send(rdvsPdu(this.sndSeq));
+    this.control(RDVS | DRF, 0, this.sndSeq, 0);
   }
 
   private onGiveUpTimer(now: number): void {
@@ -781,14 +1068,15 @@ export class Frct {
     if (this.isDown) return;
     this.isDown = true;
     this.q.clear();
-    if (this.reliable) this.rtxBuf.fill(undefined);
+    if (this.reliable) this.rtx.clear();
     this.out.onDown(reason);
   }
 
   // ---------------------------------------------------------- receiver
 
+  /** The right window edge advertised. */
   private rcvRwe(): number {
-    return seqAdd(this.rcvLwe, this.W);
+    return seqAdd(this.rcvLwe, this.B);
   }
 
   private rcvActive(now: number): boolean {
@@ -813,6 +1101,12 @@ export class Frct {
       this.rq.fill(undefined);
       this.buffered = 0;
     }
+    if (this.reports) {
+      this.holeSeen.fill(-Infinity);
+      this.holeAt.fill(-Infinity);
+      this.holeTimer.clear();
+      this.reportFront = seq;
+    }
     this.rcvRun = true;
     this.rcvLwe = seq;
     this.rcvNext = seq;
@@ -821,10 +1115,10 @@ export class Frct {
     this.advRwe = seqAdd(seq, this.startWindow);
   }
 
-  private handleRdvs(h: FrctHeader): void {
+  private handleRdvs(flags: number, seqno: number): void {
     this.c.rdvsReceived++;
-    if (!this.reliable && h.flags & FrctFlag.DRF) {
-      const s = h.seqno;
+    if (!this.reliable && flags & DRF) {
+      const s = seqno;
       if (this.buffered === 0 && after(s, this.rcvLwe) && !after(s, this.rcvRwe())) {
         this.c.skipped += seqDist(this.rcvLwe, s);
         this.rcvLwe = s;
@@ -837,8 +1131,7 @@ export class Frct {
     else this.sendWindowUpdateNow();
   }
 
-  private handleData(h: FrctHeader, pdu: Uint8Array, now: number): void {
-    const seq = h.seqno;
+  private handleData(seq: number, pdu: Uint8Array, now: number): void {
     if (before(seq, this.rcvLwe)) {
       if (this.reliable) {
         this.c.duplicates++;
@@ -848,7 +1141,9 @@ export class Frct {
       }
       return;
     }
-    if (!before(seq, this.rcvRwe())) {
+    // The reorder queue: up to `window` SDUs from the left edge (the advertised
+    // window, plus what hole reports promised).
+    if (seqDiff(seq, this.rcvLwe) >= this.W) {
       this.c.outOfWindow++;
       if (this.reliable) this.sendAckNow();
       return;
@@ -859,19 +1154,30 @@ export class Frct {
       if (this.reliable) this.sendAckNow();
       return;
     }
-    this.rq[slot] = Buffer.from(pdu.subarray(FRCT_HDR_LEN));
+    this.rq[slot] = Buffer.isBuffer(pdu) ? pdu.subarray(FRCT_HDR_LEN) : Buffer.from(pdu.buffer, pdu.byteOffset + FRCT_HDR_LEN, pdu.length - FRCT_HDR_LEN);
     if (!this.reliable) this.rqAt[slot] = now;
     this.buffered++;
     this.c.received++;
-    if (after(seqAdd(seq, 1), this.rcvHigh)) this.rcvHigh = seqAdd(seq, 1);
+    const newHigh = seqAdd(seq, 1);
+    if (after(newHigh, this.rcvHigh)) {
+      if (this.reports && seq !== this.rcvHigh) this.markHoles(this.rcvHigh, seq, now);
+      this.rcvHigh = newHigh;
+    }
 
     let ackNow = false;
     if (seq === this.rcvNext) {
       this.advanceRcvNext();
       this.pendingReadable = true;
+      if (this.reports) {
+        this.repaired(slot, now);
+        this.reportEligible(now);
+      }
     } else {
       this.c.outOfOrder++;
-      if (!this.reliable) {
+      if (this.reports) {
+        this.repaired(slot, now);
+        this.reportEligible(now);
+      } else if (!this.reliable) {
         if (this.rq[this.rcvLwe & this.mask] === undefined) this.updateGap(now);
         else this.pendingReadable = true;
       }
@@ -881,6 +1187,120 @@ export class Frct {
     if (ackNow) this.sendAckNow();
     else if (this.windowUpdateNeeded()) this.ackTimer.setIfEarlier(now + this.ackDelay);
   }
+
+  // ------------------------------------------------------ hole reports
+
+  /** New holes [from, to): remember when they were seen (the reorder time counts from there). */
+  private markHoles(from: number, to: number, now: number): void {
+    for (let s = from, k = 0; s !== to && k < this.W; s = seqAdd(s, 1), k++) {
+      const slot = s & this.mask;
+      this.holeSeen[slot] = now;
+      this.holeAt[slot] = -Infinity;
+      this.holeOnce[slot] = 0;
+    }
+    this.holeTimer.setIfEarlier(now + this.reorderMs());
+  }
+
+  /** A hole was filled: learn how long a repair takes after a report. */
+  private repaired(slot: number, now: number): void {
+    if (this.holeSeen[slot] === -Infinity) return;
+    if (this.holeOnce[slot]) {
+      const m = now - this.holeFirst[slot]!;
+      this.repairMs = this.repairMs === 0 ? m : this.repairMs + (m - this.repairMs) / 8;
+    }
+    this.holeSeen[slot] = -Infinity;
+    this.holeAt[slot] = -Infinity;
+  }
+
+  /** Re-report a hole after this long without its repair. */
+  private reReportMs(): number {
+    return this.repairMs === 0 ? FRCT_DEFAULTS.reReportMs : Math.max(1, 2 * this.repairMs);
+  }
+
+  /** Report a hole that fewer than reportAfter later SDUs got past after this long. */
+  private reorderMs(): number {
+    return this.repairMs === 0 ? FRCT_DEFAULTS.reReportMs : Math.max(1, this.repairMs / 2);
+  }
+
+  /**
+   * First reports: every hole that reportAfter later SDUs have got past (so
+   * a SDU merely overtaken by fewer is not reported), at most maxReports at
+   * a time; the hole timer does the rest.
+   */
+  private reportEligible(now: number): void {
+    const limit = seqAdd(this.rcvHigh, -this.reportAfter);
+    let s = after(this.reportFront, this.rcvNext) ? this.reportFront : this.rcvNext;
+    for (let n = 0; before(s, limit); s = seqAdd(s, 1)) {
+      const slot = s & this.mask;
+      if (this.rq[slot] !== undefined || this.holeAt[slot] !== -Infinity || this.holeSeen[slot] === -Infinity) continue;
+      if (n >= FRCT_DEFAULTS.maxReports || !this.reportHole(s, now)) break;
+      n++;
+    }
+    this.reportFront = s;
+  }
+
+  /**
+   * One hole report: an FC-only PDU advertising (s + advWindow). Only while
+   * that edge stays within the reorder queue; false otherwise.
+   */
+  private reportHole(s: number, now: number): boolean {
+    const edge = seqAdd(s, this.B);
+    if (seqDiff(edge, this.rcvLwe) > this.W) return false;
+    const slot = s & this.mask;
+    if (this.holeAt[slot] === -Infinity) {
+      this.holeFirst[slot] = now;
+      this.holeOnce[slot] = 1;
+    } else {
+      this.holeOnce[slot] = 0;
+    }
+    this.holeAt[slot] = now;
+    if (after(edge, this.advRwe)) this.advRwe = edge;
+    this.c.holesReported++;
+    this.c.windowUpdatesSent++;
+    this.control(FC, edge, 0, 0);
+    this.holeTimer.setIfEarlier(now + this.reReportMs());
+    return true;
+  }
+
+  /**
+   * Holes not reported yet once they are reorderMs old (fewer than
+   * reportAfter SDUs came after them: the end of a burst), and holes still
+   * missing reReportMs after their last report (the report or the repair
+   * was lost).
+   */
+  private onHoleTimer(now: number): void {
+    if (!this.rcvActive(now) || this.buffered === 0) return;
+    const wait = this.reReportMs();
+    const reorder = this.reorderMs();
+    const limit = seqAdd(this.rcvHigh, -this.reportAfter);
+    let next = Infinity;
+    let n = 0;
+    const end = this.rcvHigh;
+    for (let s = this.rcvNext, k = 0; s !== end && k < this.W; s = seqAdd(s, 1), k++) {
+      const slot = s & this.mask;
+      if (this.rq[slot] !== undefined) continue;
+      const at = this.holeAt[slot]!;
+      const due = at === -Infinity ? (before(s, limit) ? now : this.holeSeen[slot]! + reorder) : at + wait;
+      if (due > now) {
+        next = Math.min(next, due);
+        continue;
+      }
+      if (n >= FRCT_DEFAULTS.maxReports) {
+        next = now + 1;
+        break;
+      }
+      if (!this.reportHole(s, now)) {
+        // Too far beyond the left edge to promise yet: once the application reads.
+        next = Math.min(next, now + wait);
+        break;
+      }
+      n++;
+      next = Math.min(next, now + wait);
+    }
+    if (next !== Infinity) this.holeTimer.set(next);
+  }
+
+  // ------------------------------------------------ non-reliable holes
 
   /** Non-reliable: lowest queued seqno (buffered > 0). */
   private firstQueued(): number {
@@ -915,8 +1335,8 @@ export class Frct {
   }
 
   private advanceRcvNext(): void {
-    const rwe = this.rcvRwe();
-    while (before(this.rcvNext, rwe) && this.rq[this.rcvNext & this.mask] !== undefined) {
+    const end = seqAdd(this.rcvLwe, this.W);
+    while (before(this.rcvNext, end) && this.rq[this.rcvNext & this.mask] !== undefined) {
       this.rcvNext = seqAdd(this.rcvNext, 1);
     }
   }
@@ -926,7 +1346,7 @@ export class Frct {
     if (!this.rcvRun) return false;
     const rwe = this.rcvRwe();
     if (!after(rwe, this.advRwe)) return false;
-    return seqDiff(this.advRwe, this.rcvHigh) <= this.W / 2;
+    return seqDiff(this.advRwe, this.rcvHigh) <= this.B / 2;
   }
 
   private onAckTimer(now: number): void {
@@ -941,16 +1361,16 @@ export class Frct {
   private sendAckNow(): void {
     const rwe = this.rcvRwe();
     this.ackedLwe = this.rcvLwe;
-    this.advRwe = rwe;
+    if (after(rwe, this.advRwe)) this.advRwe = rwe;
     this.c.acksSent++;
-    this.out.send(ackPdu(this.rcvLwe, rwe));
+    this.control(ACK | FC, rwe, 0, this.rcvLwe);
   }
 
   private sendWindowUpdateNow(): void {
     const rwe = this.rcvRwe();
     this.advRwe = rwe;
     this.c.windowUpdatesSent++;
-    this.out.send(windowUpdatePdu(rwe));
+    this.control(FC, rwe, 0, 0);
   }
 
   // ------------------------------------------------------------ events

@@ -6,7 +6,9 @@
  *   offset 4  u32 BE  seqno
  *   offset 8  u32 BE  ackno
  *
- * Pure encode/decode plus builders for every packet kind the engine emits.
+ * Pure encode/decode plus builders for every packet kind the engine emits;
+ * the builders can leave `tail` bytes free after the PDU for the owner's
+ * CRC (so it is written in place, not appended by copying).
  */
 import { u32 } from './seq.js';
 
@@ -60,11 +62,62 @@ export function decodeHeader(buf: Uint8Array, offset = 0): FrctHeader {
   return { flags, window, seqno, ackno };
 }
 
-/** A fresh buffer holding header h followed by a copy of payload. */
-export function buildPdu(h: FrctHeader, payload?: Uint8Array): Buffer {
+/**
+ * Write a header from its fields at offset 0 of buf (at least 12 bytes): the
+ * allocation-free form of encodeHeader for the engine's hot paths.
+ */
+export function writeHeader(buf: Uint8Array, flags: number, window: number, seqno: number, ackno: number): void {
+  buf[0] = flags;
+  buf[1] = window >>> 16;
+  buf[2] = window >>> 8;
+  buf[3] = window;
+  buf[4] = seqno >>> 24;
+  buf[5] = seqno >>> 16;
+  buf[6] = seqno >>> 8;
+  buf[7] = seqno;
+  buf[8] = ackno >>> 24;
+  buf[9] = ackno >>> 16;
+  buf[10] = ackno >>> 8;
+  buf[11] = ackno;
+}
+
+/** The u32 BE at offset off (the seqno at 4, the ackno at 8). */
+export function readU32(buf: Uint8Array, off: number): number {
+  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+}
+
+/** The 24-bit window field. */
+export function readWindow(buf: Uint8Array): number {
+  return (buf[1]! << 16) | (buf[2]! << 8) | buf[3]!;
+}
+
+const SLAB = 256 * 1024;
+const SLAB_MAX_ITEM = 16 * 1024;
+let slab: Buffer = Buffer.allocUnsafeSlow(0);
+let slabOff = 0;
+
+/**
+ * An uninitialised buffer of n bytes for a PDU. Small ones are views into a
+ * shared 256 KiB slab (Node's own pool is 8 KiB, so 1.4 KB PDUs would make
+ * a new pool every fifth packet); a slab is freed once none of its PDUs is
+ * referenced any more.
+ */
+export function allocPdu(n: number): Buffer {
+  if (n > SLAB_MAX_ITEM) return Buffer.allocUnsafe(n);
+  if (slabOff + n > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    slabOff = 0;
+  }
+  const b = slab.subarray(slabOff, slabOff + n);
+  slabOff = (slabOff + n + 7) & ~7;
+  return b;
+}
+
+/** A fresh buffer holding header h followed by a copy of payload (and `tail` more bytes, left uninitialised). */
+export function buildPdu(h: FrctHeader, payload?: Uint8Array, tail = 0): Buffer {
   const len = payload ? payload.length : 0;
-  const buf = Buffer.allocUnsafe(FRCT_HDR_LEN + len);
-  encodeHeader(h, buf, 0);
+  const buf = allocPdu(FRCT_HDR_LEN + len + tail);
+  writeHeader(buf, h.flags & 0xff, h.window & 0xffffff, u32(h.seqno), u32(h.ackno));
   if (payload && len > 0) buf.set(payload, FRCT_HDR_LEN);
   return buf;
 }
@@ -74,6 +127,7 @@ export function dataPdu(
   seqno: number,
   payload: Uint8Array,
   opts: { drf?: boolean; rwe?: number; ackno?: number } = {},
+  tail = 0,
 ): Buffer {
   let flags: number = FrctFlag.DATA;
   if (opts.drf) flags |= FrctFlag.DRF;
@@ -87,17 +141,17 @@ export function dataPdu(
     flags |= FrctFlag.ACK;
     ackno = opts.ackno;
   }
-  return buildPdu({ flags, window, seqno, ackno }, payload);
+  return buildPdu({ flags, window, seqno, ackno }, payload, tail);
 }
 
 /** Delayed / solicited acknowledgement: ACK+FC, seqno 0. */
-export function ackPdu(ackno: number, rwe: number): Buffer {
-  return buildPdu({ flags: FrctFlag.ACK | FrctFlag.FC, window: rwe & 0xffffff, seqno: 0, ackno });
+export function ackPdu(ackno: number, rwe: number, tail = 0): Buffer {
+  return buildPdu({ flags: FrctFlag.ACK | FrctFlag.FC, window: rwe & 0xffffff, seqno: 0, ackno }, undefined, tail);
 }
 
 /** Window update (the reference's answer to a rendez-vous): FC only. */
-export function windowUpdatePdu(rwe: number): Buffer {
-  return buildPdu({ flags: FrctFlag.FC, window: rwe & 0xffffff, seqno: 0, ackno: 0 });
+export function windowUpdatePdu(rwe: number, tail = 0): Buffer {
+  return buildPdu({ flags: FrctFlag.FC, window: rwe & 0xffffff, seqno: 0, ackno: 0 }, undefined, tail);
 }
 
 /**
@@ -105,12 +159,12 @@ export function windowUpdatePdu(rwe: number): Buffer {
  * o7s sends RDVS+DRF with seqno = the sender's next sequence number (see the
  * notes at the top of frct.ts). Call with no argument for the reference form.
  */
-export function rdvsPdu(nextSeqno?: number): Buffer {
-  if (nextSeqno === undefined) return buildPdu({ flags: FrctFlag.RDVS, window: 0, seqno: 0, ackno: 0 });
-  return buildPdu({ flags: FrctFlag.RDVS | FrctFlag.DRF, window: 0, seqno: nextSeqno, ackno: 0 });
+export function rdvsPdu(nextSeqno?: number, tail = 0): Buffer {
+  if (nextSeqno === undefined) return buildPdu({ flags: FrctFlag.RDVS, window: 0, seqno: 0, ackno: 0 }, undefined, tail);
+  return buildPdu({ flags: FrctFlag.RDVS | FrctFlag.DRF, window: 0, seqno: nextSeqno, ackno: 0 }, undefined, tail);
 }
 
 /** Final acknowledgement at deallocation: ACK only. */
-export function finalAckPdu(ackno: number): Buffer {
-  return buildPdu({ flags: FrctFlag.ACK, window: 0, seqno: 0, ackno });
+export function finalAckPdu(ackno: number, tail = 0): Buffer {
+  return buildPdu({ flags: FrctFlag.ACK, window: 0, seqno: 0, ackno }, undefined, tail);
 }

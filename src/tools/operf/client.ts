@@ -13,7 +13,7 @@ import { drainTx, readSdu, writeSdu } from '../common/flowio.js';
 import { gapNs, pace } from '../common/pacer.js';
 import type { OperfOptions } from './options.js';
 import { encodeConfig, TEST_TYPE_BI, writeSeq } from './protocol.js';
-import { clientStatsLines, sendingLine, type ClientTotals } from './stats.js';
+import { clientStatsLines, frctStatsLine, sendingLine, type ClientTotals } from './stats.js';
 
 export type Out = (line: string) => void;
 
@@ -53,7 +53,7 @@ export async function runOperfClient(proc: Process, opts: OperfOptions, out: Out
 
   let flow: Flow;
   try {
-    flow = await proc.flowAlloc(name);
+    flow = await proc.flowAlloc(name, opts.qos ? { qos: opts.qos } : undefined);
   } catch {
     out('Failed to allocate flow.');
     return 1;
@@ -97,6 +97,9 @@ export async function runOperfClient(proc: Process, opts: OperfOptions, out: Out
 
     for (const line of clientStatsLines(name, bi, opts.size, run.totals, Number(tsDiffUs(toc, tic)))) out(line);
     await drainTx(flow, clock, { signal: run.stop.signal });
+    // o7s: on a reliable flow, once what was sent is acknowledged (or given up on).
+    const fl = frctStatsLine(flow);
+    if (fl) out(fl);
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort);
   }

@@ -2,6 +2,7 @@
  * operf's command line: the reference's options, defaults, limits and
  * messages. Parsing never prints; it returns the lines to print.
  */
+import { qosByName, type QosSpec } from '../../lib/qos.js';
 import { strtol, timeMultiplier } from '../oping/options.js';
 import { OPERF_BUF_SIZE, OPERF_MIN_SIZE, TEST_TYPE_BI, TEST_TYPE_UNI } from './protocol.js';
 
@@ -20,10 +21,18 @@ export const OPERF_USAGE = [
   '',
   '      --help                Display this help text and exit',
   '',
+  'o7s:',
+  '  -q, --qos                 QoS of the flow (raw, best, video, voice, data;',
+  '                            default raw)',
+  '',
   'Results: the client reports packets and bytes sent and its send rate;',
   'in a bi test also the echoes received, loss and goodput. The server',
   'reports, when a flow ends, packets and bytes received, loss and',
-  'reordering (from the sequence numbers) and goodput.',
+  'reordering (from the sequence numbers) and goodput. On a flow with FRCT',
+  '(an in-order QoS: best, video, voice, data) both also print a line',
+  '"frct: ..." with the flow\'s FRCT statistics: SDUs sent, received,',
+  'retransmitted, duplicates, out of order, CRC errors, the smoothed RTT',
+  'and the send window.',
 ].join('\n');
 
 export const OPERF_DEFAULT_SIZE = 1500;
@@ -52,6 +61,8 @@ export interface OperfOptions {
    * schedule (the reference busy-waits without it), so this changes nothing.
    */
   sleep: boolean;
+  /** Client, o7s: the QoS of the flow (`-q`); absent: the library's default (raw). */
+  qos?: Readonly<QosSpec>;
 }
 
 export type OperfParse =
@@ -102,6 +113,7 @@ function parse(argv: readonly string[]): OperfParse {
   const o = defaultOperfOptions();
   const lines: string[] = [];
   let type = 'uni';
+  let qosName: string | null = null;
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -130,6 +142,8 @@ function parse(argv: readonly string[]): OperfParse {
       o.listen = true;
     } else if (is('-t', '--test') && hasValue) {
       type = argv[++i]!;
+    } else if (is('-q', '--qos') && hasValue) {
+      qosName = argv[++i]!;
     } else if (a === '--help') {
       throw new ParseExit([OPERF_USAGE], 0);
     } else {
@@ -138,6 +152,13 @@ function parse(argv: readonly string[]): OperfParse {
   }
 
   if (o.listen) return { ok: true, options: o, lines };
+
+  if (qosName !== null) {
+    // As oping: an unknown name falls back to raw.
+    const spec = qosByName(qosName);
+    if (spec) o.qos = spec;
+    else lines.push('Unknown QoS cube, defaulting to raw.');
+  }
 
   if (o.serverName === null) throw new ParseExit(['No server specified.'], 1);
 

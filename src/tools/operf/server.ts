@@ -17,7 +17,7 @@ import type { Out, RunContext } from './client.js';
 import { OPERF_CONFIG_PAUSE_MS } from './client.js';
 import type { OperfOptions } from './options.js';
 import { decodeConfig, readSeq, TEST_TYPE_BI, TEST_TYPE_UNI } from './protocol.js';
-import { seqnoLine, serverStatsLines } from './stats.js';
+import { frctStatsLine, seqnoLine, serverStatsLines } from './stats.js';
 
 /** A flow idle for longer than this is dropped (ms). */
 export const OPERF_IDLE_TIMEOUT_MS = 1000;
@@ -48,6 +48,8 @@ export async function runOperfServer(proc: Process, _opts: OperfOptions, out: Ou
     served.delete(s.flow.fd);
     if (timedOut) out(`Flow ${s.flow.fd} timed out.`);
     for (const line of serverStatsLines(s.flow.fd, s.stats)) out(line);
+    const fl = frctStatsLine(s.flow);
+    if (fl) out(fl);
     s.flow.dealloc().catch(() => undefined);
   };
 

@@ -15,7 +15,9 @@ import { runOperfClient } from '../../../src/tools/operf/client.js';
 import { OPERF_USAGE, parseOperfArgs, type OperfOptions } from '../../../src/tools/operf/options.js';
 import { decodeConfig, encodeConfig, readSeq, writeSeq, TEST_TYPE_BI, TEST_TYPE_UNI } from '../../../src/tools/operf/protocol.js';
 import { runOperfServer } from '../../../src/tools/operf/server.js';
-import { lossPercent, sendingLine, seqnoLine, serverStatsLines } from '../../../src/tools/operf/stats.js';
+import { frctStatsLine, lossPercent, sendingLine, seqnoLine, serverStatsLines } from '../../../src/tools/operf/stats.js';
+import { qos } from '../../../src/lib/qos.js';
+import type { AllocOptions, Flow } from '../../../src/lib/api.js';
 
 const MS = 1_000_000n;
 
@@ -134,6 +136,24 @@ describe('operf options', () => {
     assert.deepEqual(parseOperfArgs(['-n']), usage, 'option without its value');
     assert.deepEqual(parseOperfArgs(['-n', 'x', '-c', '5']), usage);
     assert.deepEqual(parseOperfArgs(['--help']), { ...usage, exitCode: 0 });
+  });
+
+  it('o7s: takes the QoS of the flow (-q, --qos), as oping; unknown names fall back to raw', () => {
+    // (not through options(): its message would JSON the bigint bandwidth of a QoS)
+    const withQos = (...a: string[]): OperfOptions => {
+      const r = parseOperfArgs(a);
+      assert.ok(r.ok);
+      return r.options;
+    };
+    assert.equal(withQos('-n', 'x', '-q', 'data').qos, qos.data);
+    assert.equal(withQos('-n', 'x', '--qos', 'voice').qos, qos.voice);
+    assert.equal(withQos('-n', 'x', '-q', 'raw').qos, qos.raw);
+    assert.equal('qos' in options('-n', 'x'), false, 'no -q: the library default');
+    const r = parseOperfArgs(['-n', 'x', '-q', 'gold']);
+    assert.ok(r.ok);
+    assert.deepEqual(r.lines, ['Unknown QoS cube, defaulting to raw.']);
+    assert.equal(r.options.qos, undefined);
+    assert.match(OPERF_USAGE, /-q, --qos\s+QoS of the flow/);
   });
 
   it('starts with the reference usage text', () => {
@@ -650,5 +670,55 @@ describe('operf bin', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('operf FRCT statistics (o7s)', () => {
+  const frct = { sent: 1200, received: 3, retransmitted: 17, duplicates: 2, outOfOrder: 9, srttMs: 1.23456, rttSamples: 40, window: 495 };
+
+  it('prints one line like oping\'s for flows with FRCT, nothing for raw flows', () => {
+    assert.equal(
+      frctStatsLine({ stats: { crcErrors: 4, frct } } as unknown as Flow),
+      'frct: 1200 sent, 3 received, 17 retransmitted, 2 duplicates, 9 out of order, 4 crc errors, srtt 1.235 ms, window 495',
+    );
+    assert.equal(
+      frctStatsLine({ stats: { crcErrors: 0, frct: { ...frct, rttSamples: 0, srttMs: 0 } } } as unknown as Flow),
+      'frct: 1200 sent, 3 received, 17 retransmitted, 2 duplicates, 9 out of order, 0 crc errors, no RTT sample, window 495',
+    );
+    assert.equal(frctStatsLine({ stats: { crcErrors: 0, frct: undefined } } as unknown as Flow), undefined);
+    assert.equal(frctStatsLine({} as unknown as Flow), undefined);
+  });
+
+  it('a run over a reliable flow (-q data): the client allocates with that QoS and prints the line last, the server at the flow\'s end', async () => {
+    const w = world();
+    const proc = w.net.process();
+    const alloc = proc.flowAlloc.bind(proc);
+    const sender = { ...frct, received: 0 };
+    const receiver = { ...frct, sent: 0, received: 10, retransmitted: 0, srttMs: 0, rttSamples: 0, window: 64 };
+    proc.flowAlloc = async (dst: string, opts?: AllocOptions): Promise<Flow> => {
+      const f = (await alloc(dst, opts)) as MemFlow;
+      // The engine's statistics as flow.ts shows them (MemFlow has none).
+      Object.defineProperty(f, 'stats', { get: () => ({ crcErrors: 0, frct: sender }) });
+      Object.defineProperty(f.peer, 'stats', { get: () => ({ crcErrors: 1, frct: receiver }) });
+      return f;
+    };
+    const out: string[] = [];
+    const parsed = parseOperfArgs(['-n', 'srv', '-d', '100', '-s', '1250', '-r', '1M', '-q', 'data']);
+    assert.ok(parsed.ok);
+    const code = await w.clock.run(runOperfClient(proc, parsed.options, (l) => out.push(l), { clock: w.clock }));
+    assert.equal(code, 0);
+    assert.deepEqual(proc.allocs, [{ dst: 'srv', opts: { qos: qos.data } }]);
+    assert.deepEqual(out.slice(-3), [
+      '--- srv perf statistics ---',
+      '10 packets transmitted, 12500 bytes, time: 100.000 ms, bandwidth: 1.000 Mb/s.',
+      'frct: 1200 sent, 0 received, 17 retransmitted, 2 duplicates, 9 out of order, 0 crc errors, srtt 1.235 ms, window 495',
+    ]);
+    await w.clock.runTo(3000);
+    assert.deepEqual(w.srvOut.slice(-3), [
+      '--- flow 64 perf statistics ---',
+      '10 packets received, 12500 bytes, 0 lost, 0% packet loss, 0 out-of-order, time: 90.000 ms, goodput: 1.000 Mb/s.',
+      'frct: 0 sent, 10 received, 0 retransmitted, 2 duplicates, 9 out of order, 1 crc errors, no RTT sample, window 64',
+    ]);
+    assert.equal(await stop(w), 0);
   });
 });

@@ -39,3 +39,14 @@ test('verifyCrc strips a good trailer and rejects corruption and short input', (
   assert.ok(verifyCrc(appendCrc(Buffer.alloc(0)))?.length === 0, 'verifyCrc(appendCrc(Buffer.alloc(0)))?.length === 0');
   assert.ok(verifyCrc(new Uint8Array(pdu)), 'verifyCrc(new Uint8Array(pdu))');
 });
+
+test('writeCrc puts the CRC of what precedes it into the room left for it, as appendCrc would', async () => {
+  const { writeCrc, appendCrc, verifyCrc } = await import('../../../../src/lib/frct/crc.js');
+  const data = Buffer.from('123456789');
+  const room = Buffer.alloc(data.length + 4, 0xee);
+  data.copy(room);
+  writeCrc(room, data.length);
+  assert.ok(room.equals(appendCrc(data)));
+  assert.equal(room.subarray(9).toString('hex'), 'cbf43926');
+  assert.ok(verifyCrc(room)?.equals(data));
+});

@@ -69,3 +69,21 @@ test('buildPdu copies the payload; decode rejects short PDUs', () => {
   const u = new Uint8Array(pdu.buffer, pdu.byteOffset, pdu.length);
   assert.deepEqual(decodeHeader(u), { flags: 1, window: 0, seqno: 9, ackno: 0 });
 });
+
+test('allocation-free helpers: writeHeader/readU32/readWindow agree with encode/decode; builders leave tail room; allocPdu gives independent buffers', async () => {
+  const { writeHeader, readU32, readWindow, allocPdu } = await import('../../../../src/lib/frct/header.js');
+  const b = Buffer.alloc(12);
+  writeHeader(b, 0x0d, 0xabcdef, 0xfffffffe, 0x80000001);
+  assert.deepEqual(decodeHeader(b), { flags: 0x0d, window: 0xabcdef, seqno: 0xfffffffe, ackno: 0x80000001 });
+  assert.equal(readU32(b, 4), 0xfffffffe);
+  assert.equal(readU32(b, 8), 0x80000001);
+  assert.equal(readWindow(b), 0xabcdef);
+  const d = dataPdu(5, Buffer.from('hi'), { drf: true }, 4);
+  assert.equal(d.length, 12 + 2 + 4);
+  assert.equal(hex(d.subarray(0, 14)), '03000000' + '00000005' + '00000000' + '6869');
+  assert.equal(ackPdu(1, 2, 4).length, 16);
+  assert.equal(hex(ackPdu(1, 2, 4).subarray(0, 12)), hex(ackPdu(1, 2)));
+  const xs = Array.from({ length: 300 }, (_, i) => allocPdu(1416).fill(i & 0xff));
+  xs.forEach((x, i) => assert.ok(x.every((v) => v === (i & 0xff)), `buffer ${i} was overwritten`));
+  assert.equal(allocPdu(100_000).length, 100_000);
+});
