@@ -41,7 +41,7 @@ after(async () => {
 });
 
 test('qos.data over udp4 with 10% loss, 5% duplication, reordering and 1% corruption: all bytes, in order, intact', async () => {
-  const MB = Number(process.env.O7S_FRCT_MB ?? 4);
+  const MB = Number(process.env.O7S_FRCT_MB ?? 20);
   await net.register('b', 'sink');
   const b = net.sys('b');
   const sink = b.spawn(SELF, ['--sink']);

@@ -9,11 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { UnicastNetwork } from '../helpers/unicast.js';
 import { qos, type Flow } from '../../src/lib/index.js';
 
-test('qos.data across a 3-system unicast layer over a lossy udp4 layer: all bytes, in order, intact', async () => {
-  const MB = Number(process.env.O7S_FRCT_MB ?? 2);
+test('20 MB of qos.data across a 3-system unicast layer over udp4 with 10% loss, 5% duplication, reordering and 1% corruption per hop: all bytes, in order, intact', async () => {
+  const MB = Number(process.env.O7S_FRCT_MB ?? 20);
   const net = await UnicastNetwork.build(['x', 'y', 'z'], [['y', 'x'], ['z', 'y']], {
     bootstrap: ['ls_t_recalc', '1', 'ls_t_update', '1', 'ls_t_timeo', '5'],
-    udp: { extra: ['drop', '0.05', 'dup', '0.02', 'reorder', '0.05', 'corrupt', '0.005'] },
+    udp: { extra: ['drop', '0.1', 'dup', '0.05', 'reorder', '0.05', 'corrupt', '0.01'] },
   });
   const server = await net.sys('z').connect('frct-sink');
   const client = await net.sys('x').connect('frct-source');
