@@ -13,7 +13,7 @@
  *  - client completion: ECRYPT.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../common/clock.js';
 import { fail, OuroborosError } from '../common/errors.js';
@@ -35,6 +35,7 @@ import {
   oapServerProcess,
   type FlowSecurity,
   type OapClientState,
+  type OapContext,
   type OapServerResult,
 } from './oap/oap.js';
 import { OAP_REPLAY_WINDOW_MS, ReplayGuard } from './oap/replay.js';
@@ -64,17 +65,18 @@ export interface IrmdSecurityInit {
 function dirSignature(dirs: string[]): string {
   const h = createHash('sha256');
   for (const d of dirs) {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(d).sort();
+      entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch {
       h.update(`${d}:-\0`);
       continue;
     }
-    for (const n of names) {
+    for (const e of entries) {
       try {
-        const path = join(d, n);
-        if (!statSync(path).isFile()) continue;
+        const path = join(d, e.name);
+        // The entry's type saves a stat for plain files; links and the rest are followed as before.
+        if (!(e.isFile() || (!e.isDirectory() && statSync(path).isFile()))) continue;
         h.update(`${path}\0`).update(readFileSync(path));
       } catch {
         /* vanished meanwhile */
@@ -132,6 +134,24 @@ export class IrmdSecurity {
     return store;
   }
 
+  /**
+   * The context of one OAP step. The trust store is looked up (and its
+   * directories read) only when the step checks a peer certificate: a
+   * request carries none to check, and neither do unauthenticated peers.
+   */
+  private oapContext(more: Omit<OapContext, 'trust' | 'clock'> = {}): OapContext {
+    const self = this;
+    let trust: TrustStore | undefined;
+    return {
+      ...more,
+      get trust(): TrustStore {
+        trust ??= self.trustStore();
+        return trust;
+      },
+      clock: this.clock,
+    };
+  }
+
   /** The security files of `name` (defaults under the security directory, overrides from the name). */
   files(name: string, overrides?: SecPathOverrides): NameSecurity {
     return nameSecurity(this.dirs, name, overrides);
@@ -141,7 +161,7 @@ export class IrmdSecurity {
   clientPrepare(name: string, overrides?: SecPathOverrides): OapClientState {
     try {
       const cfg = loadClientConfig(this.files(name, overrides), this.cache);
-      return oapClientPrepare({ trust: this.trustStore(), clock: this.clock }, cfg);
+      return oapClientPrepare(this.oapContext(), cfg);
     } catch (e) {
       this.log.err(`Failed to prepare OAP request for ${name}: ${(e as Error).message}`);
       fail('EBADF', `cannot prepare the flow's authentication for ${name}: ${(e as Error).message}`);
@@ -156,7 +176,7 @@ export class IrmdSecurity {
     try {
       const cfg = loadServerConfig(this.files(name, overrides), this.cache);
       const replayWindowMs = Math.max(OAP_REPLAY_WINDOW_MS, mplMs);
-      const r = oapServerProcess({ trust: this.trustStore(), clock: this.clock, replay: this.replay, replayWindowMs }, cfg, request);
+      const r = oapServerProcess(this.oapContext({ replay: this.replay, replayWindowMs }), cfg, request);
       this.log.info(`OAP request processed for ${name}${r.peerName ? ` (client ${r.peerName})` : ''}${r.cipherNid ? ', encrypted' : ''}.`);
       return r;
     } catch (e) {
@@ -169,7 +189,7 @@ export class IrmdSecurity {
   /** Client side, step 2: checks the response and derives the key. Throws ECRYPT. */
   clientComplete(st: OapClientState, response: Uint8Array): FlowSecurity {
     try {
-      return oapClientComplete({ trust: this.trustStore(), clock: this.clock }, st, response);
+      return oapClientComplete(this.oapContext(), st, response);
     } catch (e) {
       this.log.err(`OAP completion failed for ${st.name}: ${(e as Error).message}`);
       fail('ECRYPT', `${st.name}: ${(e as Error).message}`);

@@ -276,6 +276,7 @@ export class FlowImpl implements Flow {
       this.wake(this.readers);
       this.wake(this.writers);
       await this.host.dealloc(this);
+      this.crypt?.dispose(); // cipher contexts and keys freed now, not at garbage collection
     })();
     return this.deallocating;
   }

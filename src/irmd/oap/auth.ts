@@ -149,9 +149,31 @@ function bitsToNumber(t: der.Tlv): number {
   return v;
 }
 
+/**
+ * Certificates parsed lately, by a digest of their DER: a peer sends the
+ * same certificate with every allocation, and parsing costs its public key
+ * import (OpenSSL's decoders: 150-300 µs for an EC key). A Certificate is
+ * immutable and owns a copy of its bytes, so sharing it is safe.
+ */
+const parsed = new Map<string, Certificate>();
+const PARSED_MAX = 256;
+
 /** Parses a DER X.509 certificate; throws EAUTH when it is malformed. */
 export function parseCertificate(input: Uint8Array): Certificate {
-  const buf = Buffer.from(input.buffer, input.byteOffset, input.length);
+  const id = createHash('sha256').update(input).digest('base64');
+  const hit = parsed.get(id);
+  if (hit) {
+    parsed.delete(id);
+    parsed.set(id, hit);
+    return hit;
+  }
+  const cert = parseCertificateBytes(Buffer.from(input));
+  if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+  parsed.set(id, cert);
+  return cert;
+}
+
+function parseCertificateBytes(buf: Buffer): Certificate {
   try {
     const top = der.parseOne(buf, der.Tag.SEQUENCE);
     const [tbsT, algT, sigT] = der.children(buf, top);

@@ -6,15 +6,22 @@
  * IVs depends on its own mix of sent and received packets, exactly as in
  * the reference).
  *
- * Node has no way to re-key or re-IV an existing cipher object, so every
- * packet pays one createCipheriv/createDecipheriv (about 4-8 µs at 1400 B,
- * measured in test/unit/lib/crypt/cipher.test.ts); what is shared: IV bytes
- * come from a random pool refilled 16 KiB at a time (randomFillSync costs
- * about 2 µs per call), and the key bytes are sliced once per epoch.
+ * Each key gets an OpenSSL cipher context per direction, made once and
+ * reused for every packet with only its IV changed (native-evp.ts, through
+ * koffi: about 1 µs per packet at 1400 B). Where that path is unavailable
+ * (no koffi, a missing symbol, a failed self-check, O7S_NATIVE_CRYPTO=0),
+ * every packet pays one createCipheriv/createDecipheriv instead (about 4-8
+ * µs at 1400 B; Node cannot re-IV a cipher object). Both give the same
+ * bytes (test/unit/lib/crypt/cipher.test.ts). What is shared: IV bytes come
+ * from a random pool refilled 16 KiB at a time (randomFillSync costs about
+ * 2 µs per call), and the key bytes are sliced once per epoch. Contexts are
+ * freed on rotation, by {@link FlowCrypt.dispose}, or when the FlowCrypt is
+ * garbage-collected.
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { fail } from '../../common/errors.js';
 import { rotateKey, sha256, SYMM_KEY_LEN } from './kdf.js';
+import { nativeCipher, type NativeCtx } from './native-evp.js';
 import { cipherByName, cipherInfo, type CipherInfo, type CipherName } from './nid.js';
 
 /** The reference's KEY_ROTATION_BIT. */
@@ -35,6 +42,8 @@ export interface FlowCryptOptions {
    * 2^20 boundary without sending a million packets first.
    */
   presetCounter?: number;
+  /** false: always node:crypto (one cipher object per packet); default: reused native contexts when available. */
+  native?: boolean;
 }
 
 export interface FlowCryptStats {
@@ -58,9 +67,25 @@ export interface FlowCrypt {
   readonly overhead: number;
   /** Encrypts one SDU into a new buffer `IV ‖ ciphertext ‖ tag`. */
   encrypt(sdu: Uint8Array): Buffer;
+  /**
+   * The same bytes, in a buffer that may be reused by the next encryption
+   * or decryption of any flow in this process: for a caller that copies
+   * them at once (as a data link does), saving an allocation and a copy.
+   */
+  encryptTransient(sdu: Uint8Array): Uint8Array;
   /** Decrypts one packet; undefined when it is too short or fails authentication (drop it). */
   decrypt(pkt: Uint8Array): Buffer | undefined;
+  /**
+   * The same, the SDU written over the packet's own bytes where that saves
+   * an allocation (the result may be a view of `pkt`); a packet that does
+   * not decrypt is left as it was.
+   */
+  decryptInPlace(pkt: Uint8Array): Buffer | undefined;
   stats(): FlowCryptStats;
+  /** Whether packets go through reused native cipher contexts (else node:crypto per packet). */
+  readonly native: boolean;
+  /** Frees the native contexts and zeroes the keys; afterwards encrypt throws EBADF and decrypt drops everything. */
+  dispose(): void;
 }
 
 const POOL_SIZE = 16384;
@@ -70,13 +95,17 @@ function pooledRandom(): (buf: Buffer) => void {
   const pool = Buffer.allocUnsafe(POOL_SIZE);
   let pos = POOL_SIZE;
   return (buf) => {
-    if (pos + buf.length > POOL_SIZE) {
+    const n = buf.length;
+    if (pos + n > POOL_SIZE) {
       randomFillSync(pool);
       pos = 0;
     }
-    pool.copy(buf, 0, pos, pos + buf.length);
-    pool.fill(0, pos, pos + buf.length);
-    pos += buf.length;
+    // IVs are 12 or 16 bytes: a loop beats copy() and fill() (each makes a view).
+    for (let i = 0; i < n; i++) {
+      buf[i] = pool[pos + i]!;
+      pool[pos + i] = 0;
+    }
+    pos += n;
   };
 }
 
@@ -85,6 +114,20 @@ export function resolveCipher(cipher: number | string): CipherInfo {
   if (!info) fail('ECRYPT', `unsupported cipher ${String(cipher)}`);
   return info;
 }
+
+/** One key of a flow: its 32 bytes (rotation derives the next key from them), the cipher's slice, and its native contexts. */
+interface KeyState {
+  full: Buffer;
+  key: Buffer;
+  enc?: NativeCtx | undefined;
+  dec?: NativeCtx | undefined;
+}
+
+/** Frees the native contexts of flows that were dropped without dispose(). */
+const finalizer = new FinalizationRegistry<Set<NativeCtx>>((live) => {
+  for (const c of live) c.free();
+  live.clear();
+});
 
 /** Creates the crypto state of one flow (shared by both directions). */
 export function createFlowCrypt(opts: FlowCryptOptions): FlowCrypt {
@@ -99,36 +142,68 @@ export function createFlowCrypt(opts: FlowCryptOptions): FlowCrypt {
   const mask = 2 ** rotBit; // ≤ 2^31, exact in a double
   const random = opts.random ?? pooledRandom();
   const salt = sha256(opts.key);
+  const nat = opts.native === false ? undefined : nativeCipher(name, info);
+  /** Native contexts not yet freed. */
+  const live = new Set<NativeCtx>();
 
-  let cur: Buffer = Buffer.from(opts.key);
-  let curKey: Buffer = cur.subarray(0, keyLen);
-  let prv: Buffer | undefined;
-  let prvKey: Buffer | undefined;
+  const keyState = (full: Buffer): KeyState => ({ full, key: full.subarray(0, keyLen) });
+  const ctxOf = (k: KeyState, encrypt: boolean): NativeCtx | undefined => {
+    if (!nat) return undefined;
+    let c = encrypt ? k.enc : k.dec;
+    if (c === undefined) {
+      c = nat.context(k.key, encrypt);
+      if (c) live.add(c);
+      if (encrypt) k.enc = c;
+      else k.dec = c;
+    }
+    return c;
+  };
+  const release = (c: NativeCtx | undefined): void => {
+    if (!c) return;
+    c.free();
+    live.delete(c);
+  };
+  const drop = (k: KeyState): void => {
+    release(k.enc);
+    release(k.dec);
+    k.enc = k.dec = undefined;
+    k.full.fill(0);
+  };
+
+  let cur: KeyState = keyState(Buffer.from(opts.key));
+  let prv: KeyState | undefined;
   const preset = opts.presetCounter ?? 0;
   if (!Number.isInteger(preset) || preset < 0 || preset >= mask) fail('EINVAL', `preset counter ${preset} outside the first epoch`);
   let cntr = preset; // uint32, wraps as the reference's
   let age = preset;
   let phase: 0 | 1 = 0;
   let rotations = 0;
+  let disposed = false;
 
   const rotate = () => {
+    if (prv) drop(prv);
     prv = cur;
-    prvKey = curKey;
-    cur = rotateKey(prv, salt);
-    curKey = cur.subarray(0, keyLen);
+    // The previous key only decrypts late packets.
+    release(prv.enc);
+    prv.enc = undefined;
+    cur = keyState(rotateKey(prv.full, salt));
     age = 0;
     phase = phase ? 0 : 1;
     rotations++;
   };
 
-  const tryDecrypt = (key: Buffer, iv: Uint8Array, body: Uint8Array, tag: Uint8Array): Buffer | undefined => {
+  const tryDecrypt = (k: KeyState, pkt: Uint8Array, inPlace: boolean): Buffer | undefined => {
+    const c = ctxOf(k, false);
+    if (c) return c.open(pkt, inPlace);
+    const iv = pkt.subarray(0, ivLen);
+    const body = pkt.subarray(ivLen, pkt.length - tagLen);
     try {
       let d;
       if (aead) {
-        d = createDecipheriv(name as 'aes-256-gcm', key, iv, { authTagLength: tagLen });
-        d.setAuthTag(tag);
+        d = createDecipheriv(name as 'aes-256-gcm', k.key, iv, { authTagLength: tagLen });
+        d.setAuthTag(pkt.subarray(pkt.length - tagLen));
       } else {
-        d = createDecipheriv(name, key, iv);
+        d = createDecipheriv(name, k.key, iv);
       }
       const out = d.update(body);
       const fin = d.final();
@@ -138,54 +213,83 @@ export function createFlowCrypt(opts: FlowCryptOptions): FlowCrypt {
     }
   };
 
-  return {
+  /** A packet's IV: random, its first bit the key phase (bit rotationBit of the counter). */
+  const fillIv = (iv: Buffer): void => {
+    random(iv);
+    if (cntr & mask) iv[0]! |= 0x80;
+    else iv[0]! &= 0x7f;
+  };
+
+  const sealNode = (key: Buffer, out: Buffer, sdu: Uint8Array): void => {
+    const iv = out.subarray(0, ivLen);
+    if (aead) {
+      const c = createCipheriv(name as 'aes-256-gcm', key, iv, { authTagLength: tagLen });
+      c.update(sdu).copy(out, ivLen);
+      c.final();
+      c.getAuthTag().copy(out, ivLen + sdu.length);
+    } else {
+      const c = createCipheriv(name, key, iv);
+      c.update(sdu).copy(out, ivLen);
+      c.final();
+    }
+  };
+
+  const seal = (sdu: Uint8Array, transient: boolean): Buffer => {
+    if (disposed) fail('EBADF', 'flow crypto state disposed');
+    let out = ctxOf(cur, true)?.seal(sdu, fillIv, transient);
+    if (out === undefined) {
+      out = Buffer.allocUnsafe(ivLen + sdu.length + tagLen);
+      fillIv(out.subarray(0, ivLen));
+      sealNode(cur.key, out, sdu);
+    }
+
+    const before = cntr;
+    cntr = (cntr + 1) >>> 0;
+    age++;
+    if ((cntr & mask) !== (before & mask)) rotate();
+    if (prv !== undefined && age >= mask / 2) {
+      drop(prv);
+      prv = undefined;
+    }
+    return out;
+  };
+
+  const open = (pkt: Uint8Array, inPlace: boolean): Buffer | undefined => {
+    if (disposed || pkt.length - ivLen < tagLen) return undefined;
+    const rxPhase = (pkt[0]! & 0x80) !== 0 ? 1 : 0;
+    if (rxPhase !== phase && age >= mask - mask / 4) rotate();
+    cntr = (cntr + 1) >>> 0;
+    age++;
+    const out = tryDecrypt(cur, pkt, inPlace);
+    if (out !== undefined) return out;
+    return prv !== undefined ? tryDecrypt(prv, pkt, inPlace) : undefined;
+  };
+
+  const fc: FlowCrypt = {
     cipher: info,
     ivLen,
     tagLen,
     overhead: ivLen + tagLen,
+    native: nat !== undefined,
 
-    encrypt(sdu) {
-      const out = Buffer.allocUnsafe(ivLen + sdu.length + tagLen);
-      const iv = out.subarray(0, ivLen);
-      random(iv);
-      if (cntr & mask) iv[0]! |= 0x80;
-      else iv[0]! &= 0x7f;
-      if (aead) {
-        const c = createCipheriv(name as 'aes-256-gcm', curKey, iv, { authTagLength: tagLen });
-        c.update(sdu).copy(out, ivLen);
-        c.final();
-        c.getAuthTag().copy(out, ivLen + sdu.length);
-      } else {
-        const c = createCipheriv(name, curKey, iv);
-        c.update(sdu).copy(out, ivLen);
-        c.final();
-      }
+    encrypt: (sdu) => seal(sdu, false),
+    encryptTransient: (sdu) => seal(sdu, true),
 
-      const before = cntr;
-      cntr = (cntr + 1) >>> 0;
-      age++;
-      if ((cntr & mask) !== (before & mask)) rotate();
-      if (prv !== undefined && age >= mask / 2) {
-        prv.fill(0);
-        prv = prvKey = undefined;
-      }
-      return out;
-    },
-
-    decrypt(pkt) {
-      if (pkt.length - ivLen < tagLen) return undefined;
-      const iv = pkt.subarray(0, ivLen);
-      const rxPhase = (iv[0]! & 0x80) !== 0 ? 1 : 0;
-      if (rxPhase !== phase && age >= mask - mask / 4) rotate();
-      cntr = (cntr + 1) >>> 0;
-      age++;
-      const body = pkt.subarray(ivLen, pkt.length - tagLen);
-      const tag = pkt.subarray(pkt.length - tagLen);
-      const out = tryDecrypt(curKey, iv, body, tag);
-      if (out !== undefined) return out;
-      return prvKey !== undefined ? tryDecrypt(prvKey, iv, body, tag) : undefined;
-    },
+    decrypt: (pkt) => open(pkt, false),
+    decryptInPlace: (pkt) => open(pkt, true),
 
     stats: () => ({ counter: cntr, age, phase, rotations, hasPrevious: prv !== undefined }),
+
+    dispose() {
+      disposed = true;
+      if (prv) drop(prv);
+      prv = undefined;
+      drop(cur);
+      for (const c of live) c.free();
+      live.clear();
+      finalizer.unregister(fc);
+    },
   };
+  if (nat) finalizer.register(fc, live, fc);
+  return fc;
 }

@@ -20,9 +20,17 @@ import { createFlowCrypt, type FlowCrypt, type FlowCryptStats } from './cipher.j
 
 /** A transform of the SDUs of one flow, applied by its endpoint. */
 export interface SduCodec {
-  /** The bytes to send for a non-empty SDU. */
+  /**
+   * The bytes to send for a non-empty SDU. They may be overwritten by the
+   * next encode or decode of any flow: the caller copies them at once (as
+   * Link.send does).
+   */
   encode(sdu: Uint8Array): Uint8Array;
-  /** The SDU inside a received packet; undefined to drop it. */
+  /**
+   * The SDU inside a received packet; undefined to drop it. The SDU may be
+   * written over the packet's own bytes (the packet is the caller's to
+   * hand on, as an unencoded one would be).
+   */
   decode(pkt: Buffer): Buffer | undefined;
 }
 
@@ -47,6 +55,8 @@ export interface CryptStats {
 export interface CryptCodec extends SduCodec {
   readonly crypt: FlowCrypt;
   readonly stats: CryptStats;
+  /** Frees the flow's cipher contexts and zeroes its keys (at deallocation; garbage collection does it otherwise). */
+  dispose(): void;
 }
 
 /** True when OAP negotiated encryption for the flow. */
@@ -64,7 +74,7 @@ export function cryptCodec(sec: FlowSecurityInit & { key: Uint8Array }, crc: boo
   return {
     crypt,
     encode(sdu) {
-      const out = crypt.encrypt(sdu);
+      const out = crypt.encryptTransient(sdu);
       return crc ? appendCrc(out) : out;
     },
     decode(pkt) {
@@ -76,13 +86,14 @@ export function cryptCodec(sec: FlowSecurityInit & { key: Uint8Array }, crc: boo
           return undefined;
         }
       }
-      const out = crypt.decrypt(body);
+      const out = crypt.decryptInPlace(body);
       if (!out) decryptErrors++;
       return out;
     },
     get stats(): CryptStats {
       return { cipher: crypt.cipher.name, decryptErrors, crcErrors, keys: crypt.stats() };
     },
+    dispose: () => crypt.dispose(),
   };
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { createFlowCrypt, DEFAULT_ROTATION_BIT, type FlowCrypt } from '../../../../src/lib/crypt/cipher.js';
 import { rotateKey } from '../../../../src/lib/crypt/kdf.js';
+import { nativeAvailable, nativeCipher } from '../../../../src/lib/crypt/native-evp.js';
 import { CIPHERS } from '../../../../src/lib/crypt/nid.js';
 import { rng } from '../../../helpers/rng.js';
 
@@ -176,18 +177,131 @@ test('reference quirk: one counter for both directions desynchronises rare rever
   assert.equal(q.lost, exchange(2, 4000, ((rr) => () => (rr() < 0.9 ? 'A' : 'B'))(rng(11))).lost, 'deterministic');
 });
 
-test('cost per packet (1400 B): createCipheriv per packet', (t) => {
+/** IV bytes from a counter: the same sequence for every FlowCrypt made with it. */
+function countingRandom(): (b: Buffer) => void {
+  let n = 0;
+  return (b) => {
+    for (let i = 0; i < b.length; i++) b[i] = (n++ * 37 + 11) & 0xff;
+  };
+}
+
+test('native contexts: available with koffi, used by default, off with native: false', () => {
+  if (!nativeAvailable()) {
+    // koffi or OpenSSL 3 symbols missing (or O7S_NATIVE_CRYPTO=0): the fallback is all there is.
+    for (const c of CIPHERS) assert.equal(createFlowCrypt({ cipher: c.name, key: KEY }).native, false);
+    return;
+  }
+  for (const c of CIPHERS) {
+    assert.ok(nativeCipher(c.name, c), `${c.name} passed its self-check`);
+    assert.equal(createFlowCrypt({ cipher: c.name, key: KEY }).native, true, c.name);
+    assert.equal(createFlowCrypt({ cipher: c.name, key: KEY, native: false }).native, false, c.name);
+  }
+});
+
+test('byte vectors: native contexts and node:crypto give the same packets (with key rotation)', () => {
+  // Pinned from node:crypto (createCipheriv per packet); rotation every 2 packets, so the third uses the rotated key.
+  const vectors: Record<string, string[]> = {
+    'aes-256-gcm': [
+      '0b30557a9fc4e90e33587da2e49b969eb167b615dcd330da484828a0a8660e0c4e2bd3d0b3',
+      '47ec11365b80a5caef14395ebfa9e318d634358bbe09c0ab5d1a6f6ab116d1175ec9c486da4f09e0b056dda7938a5d62de',
+      '83a8cdf2173c6186abd0f51a2a64b7903d38161e94345bec88975480',
+    ],
+    'chacha20-poly1305': [
+      '0b30557a9fc4e90e33587da29b0c8e93b73b21bf73bb03417f08dff714e18113064aed2a5d',
+      '47ec11365b80a5caef14395e2c3b0b22ffaf4a51469c17ed0909fedc51b2cdba0938be89da7c14133f0759603345426533',
+      '83a8cdf2173c6186abd0f51a88fe6789a4eb7d3cac4da17a85e63c4e',
+    ],
+    'aes-128-ctr': [
+      '0b30557a9fc4e90e33587da2c7ec113649740ce09a5329528a',
+      '5b80a5caef14395e83a8cdf2173c6186161f6b2b0b04fe173668e07367bf8a6511e981acb5',
+      'abd0f51a3f6489aed3f81d42678cb1d6',
+    ],
+  };
+  for (const [cipher, want] of Object.entries(vectors)) {
+    for (const native of [false, true]) {
+      const fc = createFlowCrypt({ cipher: cipher as 'aes-256-gcm', key: KEY, rotationBit: 1, random: countingRandom(), native });
+      const got = ['ouroboros', 'o7s per-packet vector', ''].map((s) => fc.encrypt(Buffer.from(s)).toString('hex'));
+      assert.deepEqual(got, want, `${cipher} native=${fc.native}`);
+      // encryptTransient: the same bytes (copied before the next call).
+      const ft = createFlowCrypt({ cipher: cipher as 'aes-256-gcm', key: KEY, rotationBit: 1, random: countingRandom(), native });
+      const gotT = ['ouroboros', 'o7s per-packet vector', ''].map((s) => Buffer.from(ft.encryptTransient(Buffer.from(s))).toString('hex'));
+      assert.deepEqual(gotT, want, `${cipher} native=${fc.native} transient`);
+    }
+  }
+});
+
+test('native and node:crypto: identical bytes for every cipher and many sizes, and each opens the other', () => {
+  const sizes = [0, 1, 15, 16, 17, 31, 100, 1400, 1500, 9000, 70000, 3];
+  for (const c of CIPHERS) {
+    const nat = createFlowCrypt({ cipher: c.name, key: KEY, rotationBit: 3, random: countingRandom() });
+    const js = createFlowCrypt({ cipher: c.name, key: KEY, rotationBit: 3, random: countingRandom(), native: false });
+    const rxNat = createFlowCrypt({ cipher: c.name, key: KEY, rotationBit: 3 });
+    const rxJs = createFlowCrypt({ cipher: c.name, key: KEY, rotationBit: 3, native: false });
+    const r = rng(5);
+    for (let i = 0; i < 40; i++) {
+      const sdu = Buffer.from(Array.from({ length: sizes[i % sizes.length]! }, () => Math.floor(r() * 256)));
+      const a = nat.encrypt(sdu);
+      const b = js.encrypt(sdu);
+      assert.ok(a.equals(b), `${c.name} packet ${i} (${sdu.length} B)`);
+      assert.deepEqual(rxJs.decrypt(a), sdu, `${c.name} node opens native ${i}`);
+      assert.deepEqual(rxNat.decrypt(b), sdu, `${c.name} native opens node ${i}`);
+    }
+    assert.deepEqual(nat.stats(), js.stats());
+    assert.ok(nat.stats().rotations >= 4);
+  }
+});
+
+test('decryptInPlace: the same SDU, over the bytes of the packet (native); a packet that fails is left as it was', () => {
+  for (const c of CIPHERS) {
+    for (const native of [true, false]) {
+      const a = createFlowCrypt({ cipher: c.name, key: KEY, native });
+      const b = createFlowCrypt({ cipher: c.name, key: KEY, native });
+      const sdu = randomBytes(1400);
+      const pkt = a.encrypt(sdu);
+      const out = b.decryptInPlace(pkt);
+      assert.deepEqual(out, sdu, `${c.name} native=${native}`);
+      if (b.native) assert.ok(out!.buffer === pkt.buffer && out!.byteOffset === pkt.byteOffset + c.ivLen, `${c.name}: a view of the packet`);
+      if (c.tagLen) {
+        const bad = a.encrypt(sdu);
+        bad[c.ivLen + 3]! ^= 0x10;
+        const before = Buffer.from(bad);
+        assert.equal(b.decryptInPlace(bad), undefined, c.name);
+        assert.deepEqual(bad, before, `${c.name}: untouched`);
+      }
+    }
+  }
+});
+
+test('dispose: frees the contexts, zeroes the keys; encrypt throws EBADF, decrypt drops', () => {
+  for (const c of CIPHERS) {
+    const a = createFlowCrypt({ cipher: c.name, key: KEY });
+    const b = createFlowCrypt({ cipher: c.name, key: KEY });
+    const pkt = a.encrypt(Buffer.from('x'));
+    assert.deepEqual(b.decrypt(pkt), Buffer.from('x'));
+    b.dispose();
+    b.dispose();
+    assert.equal(b.decrypt(pkt), undefined);
+    assert.throws(() => b.encrypt(Buffer.from('x')), { code: 'EBADF' });
+    a.dispose();
+  }
+});
+
+test('cost per packet (1400 B): encrypt + decrypt, native contexts and createCipheriv per packet', (t) => {
   for (const c of ['aes-256-gcm', 'chacha20-poly1305', 'aes-128-ctr'] as const) {
-    const a = createFlowCrypt({ cipher: c, key: KEY });
-    const b = createFlowCrypt({ cipher: c, key: KEY });
-    const sdu = randomBytes(1400);
-    const n = 2000;
-    const t0 = performance.now();
-    const pkts: Buffer[] = [];
-    for (let i = 0; i < n; i++) pkts.push(a.encrypt(sdu));
-    const t1 = performance.now();
-    for (const p of pkts) b.decrypt(p);
-    const t2 = performance.now();
-    t.diagnostic(`${c}: encrypt ${(((t1 - t0) / n) * 1000).toFixed(1)} us, decrypt ${(((t2 - t1) / n) * 1000).toFixed(1)} us`);
+    const line: string[] = [];
+    for (const native of [true, false]) {
+      const a = createFlowCrypt({ cipher: c, key: KEY, native });
+      const b = createFlowCrypt({ cipher: c, key: KEY, native });
+      const sdu = randomBytes(1400);
+      const n = 2000;
+      const t0 = performance.now();
+      const pkts: Buffer[] = [];
+      for (let i = 0; i < n; i++) pkts.push(a.encrypt(sdu));
+      const t1 = performance.now();
+      for (const p of pkts) assert.ok(b.decrypt(p));
+      const t2 = performance.now();
+      line.push(`${a.native ? 'native' : 'node:crypto'} encrypt ${(((t1 - t0) / n) * 1000).toFixed(1)} us, decrypt ${(((t2 - t1) / n) * 1000).toFixed(1)} us`);
+    }
+    t.diagnostic(`${c}: ${line.join('; ')}`);
   }
 });

@@ -67,3 +67,13 @@ test('isEncrypted', () => {
   assert.equal(isEncrypted({ cipherNid: 0, key: undefined }), false);
   assert.equal(isEncrypted({ cipherNid: 901, key }), true);
 });
+
+test('codec dispose: the flow key is gone, packets are dropped as decrypt errors', () => {
+  const a = cryptCodec({ cipherNid: 901, key }, false);
+  const b = cryptCodec({ cipherNid: 901, key }, false);
+  const pkt = Buffer.from(a.encode(Buffer.from('before')));
+  b.dispose();
+  assert.equal(b.decode(pkt), undefined);
+  assert.equal(b.stats.decryptErrors, 1);
+  a.dispose();
+});
