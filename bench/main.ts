@@ -15,10 +15,10 @@ import type { PeerArgs } from './bench-peer.js';
 import { Child, cpuNs, killAll, removeDir, tempDir, udpDrops } from './proc.js';
 import { BIN, BenchSystem, NAME_DIRECT, NAME_LOCAL, NAME_UDP, UdpPair, snapshot } from './system.js';
 import { oapBench } from './oap.js';
+import { peer, result, type Kind, type Row } from './common.js';
 import { UNICAST_FIGURES, unicastBench } from './unicast.js';
 
 type Path = 'local' | 'direct' | 'udp4' | 'frct';
-type Kind = 'rtt' | 'pps' | 'goodput';
 
 interface Figure {
   name: string;
@@ -31,21 +31,6 @@ interface Figure {
   target?: number;
 }
 
-interface Row {
-  name: string;
-  o7s: number | null;
-  baseline: number | null;
-  unit: string;
-  ratio: number | null;
-  /** Spread and extra detail for the table. */
-  note: string;
-  error?: string;
-  /** Informational: no target. */
-  info?: boolean;
-  kind: Kind;
-  /** Ratio to stay at or below (rtt) or reach (pps). */
-  target: number;
-}
 
 const TARGET: Record<Path, Partial<Record<Kind, number>>> = {
   /** o7s RTT at most 1.3 times the raw Unix socket pair's; packets/s at least half the raw batched pair's. */
@@ -120,9 +105,6 @@ const GOODPUT = opts.quick ? { warmBytes: 5e6, bytes: 20e6, durMs: 1000, idleMs:
 const RAW_FC = { fcWindow: 512, fcEvery: 128 };
 const STEP_MS = 15000;
 
-function peer(name: string, a: PeerArgs, env?: NodeJS.ProcessEnv): Child {
-  return Child.spawn(name, [BIN.peer, JSON.stringify(a)], env);
-}
 
 /** `seq`: packets/s with sequence numbers, for the loss (paths that may drop). */
 function peerArgs(kind: Kind, size: number, server: boolean, seq = false): Omit<PeerArgs, 'role'> {
@@ -138,28 +120,6 @@ function peerArgs(kind: Kind, size: number, server: boolean, seq = false): Omit<
   return server ? { mode: 'sink', size, warmMs: PPS.warmMs, durMs: PPS.durMs, maxMs, seq } : { mode: 'flood', size, maxMs, seq };
 }
 
-/** Waits for the result of peer `c`, failing at once on an error of either peer. */
-function result(c: Child, other: Child, ms: number): Promise<Record<string, unknown>> {
-  const check = (p: Child): void => {
-    const err = p.events.find((e) => e.ev === 'error');
-    if (err) throw new Error(`${p.name}: ${String(err.message)}`);
-  };
-  // The other peer's output also wakes the wait.
-  const poke = (): void => c.poke();
-  other.proc.stdout?.on('data', poke);
-  other.proc.once('exit', poke);
-  return c
-    .until(
-      'a result',
-      () => {
-        check(other);
-        check(c);
-        return c.events.find((e) => e.ev === 'result');
-      },
-      ms,
-    )
-    .finally(() => other.proc.stdout?.off('data', poke));
-}
 
 interface Sample {
   value: number;

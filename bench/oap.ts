@@ -49,22 +49,10 @@ import { createTestCa, writeCredentials, writeEncConf } from '../src/irmd/oap/te
 import { KEXES } from '../src/lib/crypt/nid.js';
 import { Child, removeDir, tempDir } from './proc.js';
 import { BIN, BenchSystem, NAME_LOCAL, snapshot } from './system.js';
+import type { Row } from './common.js';
 
-/** A figure, in bench/main.ts's Row shape. */
-export interface OapRow {
-  name: string;
-  o7s: number | null;
-  baseline: number | null;
-  unit: string;
-  ratio: number | null;
-  note: string;
-  error?: string;
-  /** Informational: no target. */
-  info?: boolean;
-  kind: 'rtt' | 'goodput';
-  /** Ratio to stay at or below (rtt) or reach (goodput). */
-  target: number;
-}
+/** A figure, in the bench's Row shape. */
+export type OapRow = Row;
 
 export interface OapBenchOptions {
   quick?: boolean;

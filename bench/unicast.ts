@@ -32,21 +32,12 @@ import { HashAlgo, hashName } from '../src/common/hash.js';
 import type { PeerArgs } from './bench-peer.js';
 import { Child, adopt, alive, cpuNs, killAll, removeDir, tempDir, udpDrops } from './proc.js';
 import { BIN, BenchSystem, snapshot } from './system.js';
+import { peer, result, type Row } from './common.js';
 
 type Kind = 'rtt' | 'pps';
 
-export interface UnicastRow {
-  name: string;
-  o7s: number | null;
-  baseline: number | null;
-  unit: string;
-  ratio: number | null;
-  note: string;
-  error?: string;
-  info?: boolean;
-  kind: Kind;
-  target: number;
-}
+/** A figure, in the bench's Row shape. */
+export type UnicastRow = Row;
 
 export interface UnicastBenchOptions {
   quick?: boolean;
@@ -259,31 +250,7 @@ function peerArgs(sz: Sizes, kind: Kind, size: number, server: boolean): Omit<Pe
   return server ? { mode: 'sink', size, warmMs: sz.pps.warmMs, durMs: sz.pps.durMs, maxMs, seq: true } : { mode: 'flood', size, maxMs, seq: true };
 }
 
-function peer(name: string, a: PeerArgs, env?: NodeJS.ProcessEnv): Child {
-  return Child.spawn(name, [BIN.peer, JSON.stringify(a)], env);
-}
 
-/** The result event of `c`, failing at once on an error event of either peer. */
-function result(c: Child, other: Child, ms: number): Promise<Record<string, unknown>> {
-  const check = (p: Child): void => {
-    const err = p.events.find((e) => e.ev === 'error');
-    if (err) throw new Error(`${p.name}: ${String(err.message)}`);
-  };
-  const poke = (): void => c.poke();
-  other.proc.stdout?.on('data', poke);
-  other.proc.once('exit', poke);
-  return c
-    .until(
-      'a result',
-      () => {
-        check(other);
-        check(c);
-        return c.events.find((e) => e.ev === 'result');
-      },
-      ms,
-    )
-    .finally(() => other.proc.stdout?.off('data', poke));
-}
 
 interface Sample {
   value: number;

@@ -5,9 +5,9 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { NetnsNetwork } from '../helpers/netns.js';
-import { qos, type Flow, type Process } from '../../src/lib/index.js';
+import type { Process } from '../../src/lib/index.js';
+import { reliableTransfer } from '../helpers/transfer.js';
 
 const skip = process.env.CI ? undefined : await NetnsNetwork.unavailable();
 const netem = skip ? false : await NetnsNetwork.netemAvailable();
@@ -36,31 +36,11 @@ describe('qos.data over a netem link (loss, duplication, reordering, corruption)
       await net.sys('b').irm(['bind', 'process', String(process.pid), 'name', 'netem.sink']);
       const client = await net.sys('a').connect('netem-source');
       procs.push(client);
-      const accepted = server.flowAccept();
-      const flow = await client.flowAlloc('netem.sink', { qos: qos.data, timeout: 20000 });
-      const sink = await accepted;
       const total = MB * 1024 * 1024;
-      const sent = createHash('sha256');
-      const got = createHash('sha256');
-      let received = 0;
-      const reading = (async () => {
-        while (received < total) {
-          const sdu = await sink.read();
-          got.update(sdu);
-          received += sdu.length;
-        }
-      })();
-      for (let off = 0; off < total; off += 1400) {
-        const chunk = randomBytes(Math.min(1400, total - off));
-        sent.update(chunk);
-        await flow.write(chunk);
-      }
-      await flow.dealloc();
-      await reading;
-      assert.equal(received, total);
-      assert.equal(got.digest('hex'), sent.digest('hex'));
-      const tx = (flow as Flow & { stats: { frct?: { retransmitted: number } } }).stats;
-      assert.ok((tx.frct?.retransmitted ?? 0) > 0, 'netem losses were repaired');
+      const t = await reliableTransfer(client, server, 'netem.sink', total);
+      assert.equal(t.received, total);
+      assert.equal(t.gotHash, t.sentHash);
+      assert.ok((t.sender.stats.frct?.retransmitted ?? 0) > 0, 'netem losses were repaired');
     } finally {
       for (const p of procs) await p.close();
     }

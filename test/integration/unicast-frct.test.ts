@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { UnicastNetwork } from '../helpers/unicast.js';
-import { qos, type Flow } from '../../src/lib/index.js';
+import { reliableTransfer } from '../helpers/transfer.js';
 
 test('20 MB of qos.data across a 3-system unicast layer over udp4 with 10% loss, 5% duplication, reordering and 1% corruption per hop: all bytes, in order, intact', async () => {
   const MB = Number(process.env.O7S_FRCT_MB ?? 20);
@@ -22,33 +21,11 @@ test('20 MB of qos.data across a 3-system unicast layer over udp4 with 10% loss,
     await net.register('z', 'sink');
     await net.sys('z').irm(['bind', 'process', String(process.pid), 'name', 'sink']);
     await net.resolvable('x', 'sink');
-    const accepted = server.flowAccept();
-    const flow = await client.flowAlloc('sink', { qos: qos.data, timeout: 20000 });
-    const sink = await accepted;
     const total = MB * 1024 * 1024;
-    const sent = createHash('sha256');
-    const got = createHash('sha256');
-    let received = 0;
-    const reading = (async () => {
-      while (received < total) {
-        const sdu = await sink.read();
-        got.update(sdu);
-        received += sdu.length;
-      }
-    })();
-    for (let off = 0; off < total; off += 1400) {
-      const chunk = randomBytes(Math.min(1400, total - off));
-      sent.update(chunk);
-      await flow.write(chunk);
-    }
-    await flow.dealloc(); // lingers until everything is acknowledged
-    await reading;
-    assert.equal(received, total, 'every byte arrived');
-    assert.equal(got.digest('hex'), sent.digest('hex'), 'in order and intact (SHA-256)');
-    const st = (sink as Flow & { stats: { crcErrors: number } }).stats;
-    const tx = (flow as Flow & { stats: { frct?: { retransmitted: number } } }).stats;
-    assert.ok((tx.frct?.retransmitted ?? 0) > 0, 'losses were repaired by retransmission');
-    assert.ok(st.crcErrors >= 0);
+    const t = await reliableTransfer(client, server, 'sink', total);
+    assert.equal(t.received, total, 'every byte arrived');
+    assert.equal(t.gotHash, t.sentHash, 'in order and intact (SHA-256)');
+    assert.ok((t.sender.stats.frct?.retransmitted ?? 0) > 0, 'losses were repaired by retransmission');
     // The data crossed y inside the unicast layer.
     assert.ok((await net.inspect('y')).counters.dt!.forwarded! > total / 1400);
   } finally {
