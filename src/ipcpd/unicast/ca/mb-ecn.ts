@@ -27,6 +27,14 @@ const CA_INC = 1 << 16; // additive increase per slot
 const CA_IWL = 1 << 16; // initial byte budget per slot
 const CA_MINPS = 8; // fewest packets a slot is scaled to hold
 const CA_MAXPS = 64; // most packets a slot is scaled to hold
+/**
+ * o7s: slots never shrink below 2^20 ns (about 1 ms), the granularity of a
+ * Node timer: a sender over budget waits for the end of the slot, and a
+ * shorter slot would make it wait a whole timer tick for a fraction of one
+ * (the reference sleeps with nanosecond precision). Only the sender's own
+ * pacing changes; the marks and FLOW_UPDATEs mean what they mean in C.
+ */
+const CA_MIN_MUL = 20;
 const ECN_Q_SHFT = 4;
 const BILLION = 1_000_000_000;
 const MD_SHFT = CA_SHFT + 8;
@@ -113,7 +121,7 @@ export class MbEcnFlow implements CaFlow {
       } else if (this.txWpc > CA_MAXPS) {
         let fact = 0;
         for (let p = this.txWpc; p > CA_MAXPS; p = Math.floor(p / 2)) fact++;
-        fact = Math.min(fact, this.txMul);
+        fact = Math.max(0, Math.min(fact, this.txMul - CA_MIN_MUL));
         const f = 2 ** fact;
         this.txMul -= fact;
         this.txSlot *= f;
