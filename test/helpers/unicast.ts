@@ -109,7 +109,7 @@ export class UnicastNetwork {
    * `irm ARGS` on node `n`, tried again a few times when it fails: over a
    * lossy layer beneath (udp `drop`), an enrollment or CEP message may be lost.
    */
-  private async retry(n: string, args: string[], attempts = 5): Promise<void> {
+  private async retry(n: string, args: string[], attempts = 8): Promise<void> {
     for (let i = 1; ; i++) {
       const r = await this.sys(n).irm(args, true);
       if (r.code === 0) return;
