@@ -138,7 +138,14 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
       };
       neighbours.set(n.id, n);
       joined.set(req.flowId, n);
-      await ipcp.flowAllocReply(req.flowId, BROADCAST_MPL, 0);
+      try {
+        await ipcp.flowAllocReply(req.flowId, BROADCAST_MPL, 0);
+      } catch (e) {
+        neighbours.delete(n.id);
+        joined.delete(req.flowId);
+        ep.discard();
+        throw e;
+      }
     },
 
     async flowDealloc(flowId: number) {

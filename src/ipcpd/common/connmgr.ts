@@ -76,7 +76,10 @@ export class ConnMgr {
         await new Promise((r) => setTimeout(r, 100).unref());
         continue;
       }
-      void this.answer(flow);
+      this.answer(flow).catch((e: Error) => {
+        this.log.warn(`Handing over a connection failed: ${e.message}`);
+        void flow.dealloc();
+      });
     }
   }
 
@@ -143,7 +146,10 @@ export class ConnMgr {
     this.counters.connected++;
     const conn: Conn = { flow, peer: theirs, dst };
     if (keep) return conn;
-    this.outgoing.set(`${compName}\0${dst}`, conn);
+    const key = `${compName}\0${dst}`;
+    const before = this.outgoing.get(key);
+    if (before && !before.flow.closed) void before.flow.dealloc(); // a new connection replaces the old one
+    this.outgoing.set(key, conn);
     comp.onConn(conn);
     return conn;
   }
@@ -152,8 +158,8 @@ export class ConnMgr {
   async disconnect(dst: string, compName: string): Promise<void> {
     const key = `${compName}\0${dst}`;
     const conn = this.outgoing.get(key);
-    if (!conn) fail('ENOENT', `no ${compName} connection to ${dst}`);
     this.outgoing.delete(key);
+    if (!conn || conn.flow.closed) fail('ENOENT', `no ${compName} connection to ${dst}`);
     await conn.flow.dealloc();
   }
 }

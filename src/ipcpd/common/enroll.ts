@@ -69,7 +69,8 @@ export async function enrollWith(
       await flow.write(encodeEnrollAck({ id, result })).catch(() => {});
       throw e;
     }
-    await flow.write(encodeEnrollAck({ id, result }));
+    // We are in the layer now, whether or not the acknowledgement gets there.
+    await flow.write(encodeEnrollAck({ id, result })).catch((e: Error) => log.warn(`Enrollment acknowledgement to ${dst} failed: ${e.message}`));
     log.info(`Enrolled with ${dst}.`);
     return resp.conf;
   } finally {

@@ -64,6 +64,8 @@ interface Neighbour {
   held: boolean;
   /** offer()s that found the window full, woken once the held PDU is out or the connection is gone. */
   waiters: (() => void)[];
+  /** Address of the end that made the connection. */
+  initiator: number;
 }
 
 /** What offer() did with an SDU. */
@@ -122,14 +124,21 @@ export class Dt {
   }
 
   /** A DT connection to the neighbour at `addr` (from CACEP). */
-  addConn(addr: number, flow: Flow, cube: QosCube): void {
+  addConn(addr: number, flow: Flow, cube: QosCube, ours = false): void {
     if (addr === 0 || addr === this.init.address()) {
       this.init.log.warn(`DT connection from bad address ${addr}: closed.`);
       void flow.dealloc();
       return;
     }
     const old = this.neighbours.get(addr);
-    const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube, held: false, waiters: [] };
+    // Two connections to one neighbour (both ends connected at once): both
+    // ends keep the one the lower address made, so they keep the same one.
+    const initiator = ours ? this.init.address() : addr;
+    if (old && !old.flow.closed && old.initiator < initiator) {
+      void flow.dealloc();
+      return;
+    }
+    const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube, held: false, waiters: [], initiator };
     this.neighbours.set(addr, n);
     this.byFlow.set(flow, n);
     if (old) this.dropConn(old, false);
@@ -161,6 +170,11 @@ export class Dt {
     n.held = false;
     if (n.waiters.length === 0) return;
     for (const w of n.waiters.splice(0)) w();
+  }
+
+  /** PDUs whose handler threw (the packet scheduler dropped them). */
+  get handlerErrors(): number {
+    return this.sched.handlerErrors;
   }
 
   neighbourList(): { addr: number; cube: number; txQueue: number; rxQueue: number }[] {

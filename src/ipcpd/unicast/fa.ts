@@ -173,11 +173,19 @@ export class FlowAllocator {
 
   async alloc(req: FlowAllocReq): Promise<void> {
     if (this.flows.has(req.flowId)) fail('EINVAL', `flow ${req.flowId} exists already`);
-    const addr = await this.dir.query(req.hash);
-    if (!addr) fail('ENAME', 'the name is not in the directory of this layer');
-    const f = this.newFlow(req.flowId, addr, qosCube(req.qos));
+    // Known before the directory answers: a deallocation meanwhile (irmd gave up) removes it.
+    const f = this.newFlow(req.flowId, 0, qosCube(req.qos));
     f.pendingOut = true;
     this.flows.set(f.eidLo, f);
+    let addr: number | undefined;
+    try {
+      addr = await this.dir.query(req.hash);
+    } finally {
+      if (!addr && this.flows.get(f.eidLo) === f) this.flows.delete(f.eidLo);
+    }
+    if (!addr) fail('ENAME', 'the name is not in the directory of this layer');
+    if (this.flows.get(f.eidLo) !== f) fail('ENOTALLOC', `flow ${req.flowId} was deallocated during its allocation`);
+    f.remoteAddr = addr;
     this.attach(f, req.pid);
     const msg = encodeFa({
       code: FaCode.FLOW_REQ,
@@ -214,7 +222,7 @@ export class FlowAllocator {
       hash: undefined,
       pk: resp.response === 0 ? resp.pk : new Uint8Array(0),
     });
-    if (resp.response < 0) {
+    if (resp.response !== 0) {
       this.flows.delete(f.eidLo);
       f.ep?.discard();
     } else {
@@ -313,7 +321,7 @@ export class FlowAllocator {
     if (!f || !f.pendingOut) return;
     f.pendingOut = false;
     if (f.resend) clearTimeout(f.resend);
-    if (m.response < 0) {
+    if (m.response !== 0) {
       this.flows.delete(f.eidLo);
       f.ep?.discard();
     } else {
@@ -323,7 +331,12 @@ export class FlowAllocator {
       f.established = true;
       this.drain(f);
     }
-    this.ipcp.flowAllocReply(f.eidLo, UNICAST_MPL, m.response, m.pk ?? new Uint8Array(0)).catch((e) => this.ipcp.log.err(`Failed to answer flow ${f.eidLo}: ${(e as Error).message}`));
+    this.ipcp.flowAllocReply(f.eidLo, UNICAST_MPL, m.response, m.pk ?? new Uint8Array(0)).catch((e) => {
+      // irmd forgot the flow (it timed out): nobody will deallocate it.
+      this.ipcp.log.err(`Failed to answer flow ${f.eidLo}: ${(e as Error).message}`);
+      if (this.flows.get(f.eidLo) === f) this.flows.delete(f.eidLo);
+      f.ep?.discard();
+    });
   }
 
   private onUpdate(m: FaMsg): void {

@@ -37,6 +37,8 @@ interface Entry {
 }
 
 export class PacketScheduler implements FlowEventSink {
+  /** PDUs whose handler threw (dropped; the flow goes on). */
+  handlerErrors = 0;
   private readonly entries = new Map<Flow, Entry>();
   private readonly ready: Set<Entry>[] = [new Set(), new Set(), new Set()];
   private scheduled = false;
@@ -137,7 +139,12 @@ export class PacketScheduler implements FlowEventSink {
         const flow = e.flow;
         try {
           for (let pkt = flow.tryRead(); pkt !== undefined; ) {
-            e.onPdu(pkt);
+            try {
+              e.onPdu(pkt);
+            } catch {
+              // A handler's bug (or bad input it did not expect) costs that PDU, not the flow.
+              this.handlerErrors++;
+            }
             if (++n >= BURST || !e.live) break;
             pkt = flow.tryRead();
           }

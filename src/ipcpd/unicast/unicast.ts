@@ -52,8 +52,19 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
   };
 
 
-  /** Starts every component from the layer's configuration. */
+  const stopLayer = (l: Layer): void => {
+    l.routing.stop();
+    l.dir.stop();
+    l.fa.stop();
+    l.dt.stop();
+  };
+
+  /** Starts every component from the layer's configuration (after a failed attempt, anew). */
   const start = (conf: IpcpConfig, addr: number): Layer => {
+    if (layer) {
+      stopLayer(layer);
+      layer = undefined;
+    }
     const uc: UnicastConfig = { ...UNICAST_DEFAULTS, ...conf.unicast };
     if (uc.addrSize < 1 || uc.addrSize > 6) fail('EINVAL', `address size ${uc.addrSize} is not supported (1..6 bytes)`);
     if (uc.eidSize !== 8) {
@@ -88,7 +99,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
       clock: systemClock,
       send: (to: number, sdu: Uint8Array) => {
         // The DHT retries (with back-off) what could not be sent.
-        if (!dt.send(to, 0, DHT_EID, 0, sdu)) fail('EPERM', `no route to ${to}`);
+        if (!dt.send(to, 0, DHT_EID, 0, sdu)) fail('EPERM', `cannot send to ${to} now (no route, or the next hop is full)`);
       },
       log,
     });
@@ -115,7 +126,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
   const onDtConn = (conn: Conn): void => {
     const l = layer;
     if (!l) return void conn.flow.dealloc();
-    l.dt.addConn(Number(conn.peer.address), conn.flow, qosCube(conn.flow.qos));
+    l.dt.addConn(Number(conn.peer.address), conn.flow, qosCube(conn.flow.qos), conn.dst !== undefined);
   };
 
   const onMgmtConn = (conn: Conn): void => {
@@ -229,18 +240,12 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
         pff: l.pff.entries(),
         dht: l.dir.snapshot(),
         flows: l.fa.list(),
-        counters: { dt: l.dt.counters, fa: l.fa.counters, routing: l.routing.counters, dht: l.dir.counters, connmgr: lower.counters },
+        counters: { dt: { ...l.dt.counters, handlerErrors: l.dt.handlerErrors }, fa: l.fa.counters, routing: l.routing.counters, dht: l.dir.counters, connmgr: lower.counters },
       };
     },
 
     async stop() {
-      const l = layer;
-      if (l) {
-        l.routing.stop();
-        l.dir.stop();
-        l.fa.stop();
-        l.dt.stop();
-      }
+      if (layer) stopLayer(layer);
       await lower.close();
     },
   };
