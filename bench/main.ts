@@ -259,6 +259,21 @@ async function rawOnce(f: Figure, relay = false): Promise<Sample> {
   }
 }
 
+/** CPU of the four processes of a flow over the udp4 pair, and drops at the server's socket. */
+function udpCpuWatch(pair: UdpPair, meter: Child, client: Child, server: Child): () => Watched {
+  return cpuWatch(
+    meter,
+    { client: client.pid, 'ipcp-c': pair.client.ipcpPid, 'ipcp-s': pair.server.ipcpPid, server: server.pid },
+    { ip: pair.serverIp, port: pair.port },
+  );
+}
+
+/** Checks that the server's flow `flowId` came in through the server system's udp IPCP. */
+async function cameThroughUdp(pair: UdpPair, f: Figure, flowId: number, from: number): Promise<void> {
+  await pair.server.irmd.waitFor(new RegExp(`Flow ${flowId} accepted by \\d+ for ${NAME_UDP.replace('.', '\\.')}`), 3000, from);
+  if (!/Flow request arrived for /.test(pair.server.log.slice(from))) throw new Error(`${f.name}: the flow did not come through the udp IPCP`);
+}
+
 /**
  * One o7s measurement over the udp4 layer: the server process on the server
  * system, bound to NAME_UDP and accepting; the client on the client system
@@ -281,16 +296,10 @@ async function udpO7sOnce(pair: UdpPair, f: Figure): Promise<Sample> {
     const from = pair.server.log.length;
     client = peer(`o7s client (${f.name})`, { role: 'o7s-client', rundir: pair.client.rundir, name: NAME_UDP, ...peerArgs(f.kind, f.size, false, seq) });
     const meter = f.kind === 'rtt' ? client : server;
-    const cpu = cpuWatch(
-      meter,
-      { client: client.pid, 'ipcp-c': pair.client.ipcpPid, 'ipcp-s': pair.server.ipcpPid, server: server.pid },
-      { ip: pair.serverIp, port: pair.port },
-    );
+    const cpu = udpCpuWatch(pair, meter, client, server);
     await client.event('flow', STEP_MS);
     const sf = await server.event('flow', STEP_MS);
-    // The flow came in through the server system's udp IPCP.
-    await pair.server.irmd.waitFor(new RegExp(`Flow ${Number(sf.id)} accepted by \\d+ for ${NAME_UDP.replace('.', '\\.')}`), 3000, from);
-    if (!/Flow request arrived for /.test(pair.server.log.slice(from))) throw new Error(`${f.name}: the flow did not come through the udp IPCP`);
+    await cameThroughUdp(pair, f, Number(sf.id), from);
     const r = f.kind === 'rtt' ? await result(client, server, STEP_MS + 10000) : await result(server, client, STEP_MS + 10000);
     return sampleOf(f.kind, r, cpu());
   } finally {
@@ -323,15 +332,10 @@ async function goodputOnce(pair: UdpPair, f: Figure, qos: 'raw' | 'data'): Promi
     await server.event('accepting', STEP_MS);
     const from = pair.server.log.length;
     client = peer(`o7s ${qos} client (${f.name})`, { role: 'o7s-client', rundir: pair.client.rundir, name: NAME_UDP, ...peerArgs(f.kind, f.size, false), qos, ...fc });
-    const cpu = cpuWatch(
-      server,
-      { client: client.pid, 'ipcp-c': pair.client.ipcpPid, 'ipcp-s': pair.server.ipcpPid, server: server.pid },
-      { ip: pair.serverIp, port: pair.port },
-    );
+    const cpu = udpCpuWatch(pair, server, client, server);
     await client.event('flow', STEP_MS);
     const sf = await server.event('flow', STEP_MS);
-    await pair.server.irmd.waitFor(new RegExp(`Flow ${Number(sf.id)} accepted by \\d+ for ${NAME_UDP.replace('.', '\\.')}`), 3000, from);
-    if (!/Flow request arrived for /.test(pair.server.log.slice(from))) throw new Error(`${f.name}: the flow did not come through the udp IPCP`);
+    await cameThroughUdp(pair, f, Number(sf.id), from);
     const c = client;
     const r = await result(server, c, GOODPUT.durMs + 12000).catch((e: unknown) => {
       // What the sender got to (its `sent` event, an error) tells a stalled transfer from a slow one.
