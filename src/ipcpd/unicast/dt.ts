@@ -28,6 +28,9 @@ const SCRATCH_MIN = 2048;
 /** PDUs above this get a buffer of their own rather than growing the send buffer. */
 const SCRATCH_MAX = 65536;
 
+/** How long a held PDU waits for the next hop's window (ms). */
+const HELD_WRITE_MS = 2000;
+
 /** Endpoint ids below this are the IPCP's own components. */
 export const EID_FIRST_FLOW = 64;
 
@@ -138,6 +141,9 @@ export class Dt {
       void flow.dealloc();
       return;
     }
+    // A PDU held for a full window (offer()) is given up after this long, so a
+    // neighbour that never returns credit cannot stall the flows behind it.
+    flow.writeTimeout ??= HELD_WRITE_MS;
     const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube, held: false, waiters: [], initiator };
     this.neighbours.set(addr, n);
     this.byFlow.set(flow, n);
