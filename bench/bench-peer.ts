@@ -518,14 +518,7 @@ async function rawServer(): Promise<void> {
     }
     emit({ ev: 'flow' });
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(args.path!, () => res());
-  });
-  emit({ ev: 'ready', pid: process.pid });
-  await stopped;
-  server.close();
-  process.exit(0);
+  await serveUntilStopped(server, args.path!);
 }
 
 async function rawClient(): Promise<void> {
@@ -605,14 +598,7 @@ async function rawRelay(): Promise<void> {
     down.pipe(up);
     up.pipe(down);
   });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(args.path!, () => res());
-  });
-  emit({ ev: 'ready', pid: process.pid });
-  await stopped;
-  server.close();
-  process.exit(0);
+  await serveUntilStopped(server, args.path!);
 }
 
 // ---------------------------------------------------------------- raw UDP datagrams
@@ -728,3 +714,15 @@ fn().catch((e: unknown) => {
   emit({ ev: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   process.exit(1);
 });
+
+/** Listens on the Unix socket `path`, says it is ready, and serves until told to stop; then exits. */
+async function serveUntilStopped(server: net.Server, path: string): Promise<never> {
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(path, () => res());
+  });
+  emit({ ev: 'ready', pid: process.pid });
+  await stopped;
+  server.close();
+  process.exit(0);
+}

@@ -268,6 +268,14 @@ function udpCpuWatch(pair: UdpPair, meter: Child, client: Child, server: Child):
   );
 }
 
+/** Binds the o7s server peer to NAME_UDP on the server system and waits until it accepts; returns where the server's log stands. */
+async function acceptingOnUdp(pair: UdpPair, server: Child): Promise<number> {
+  const ready = await server.event('ready', STEP_MS);
+  await pair.server.irm(['bind', 'process', String(ready.pid), 'name', NAME_UDP]);
+  await server.event('accepting', STEP_MS);
+  return pair.server.log.length;
+}
+
 /** Checks that the server's flow `flowId` came in through the server system's udp IPCP. */
 async function cameThroughUdp(pair: UdpPair, f: Figure, flowId: number, from: number): Promise<void> {
   await pair.server.irmd.waitFor(new RegExp(`Flow ${flowId} accepted by \\d+ for ${NAME_UDP.replace('.', '\\.')}`), 3000, from);
@@ -290,10 +298,7 @@ async function udpO7sOnce(pair: UdpPair, f: Figure): Promise<Sample> {
   });
   let client: Child | undefined;
   try {
-    const ready = await server.event('ready', STEP_MS);
-    await pair.server.irm(['bind', 'process', String(ready.pid), 'name', NAME_UDP]);
-    await server.event('accepting', STEP_MS);
-    const from = pair.server.log.length;
+    const from = await acceptingOnUdp(pair, server);
     client = peer(`o7s client (${f.name})`, { role: 'o7s-client', rundir: pair.client.rundir, name: NAME_UDP, ...peerArgs(f.kind, f.size, false, seq) });
     const meter = f.kind === 'rtt' ? client : server;
     const cpu = udpCpuWatch(pair, meter, client, server);
@@ -327,10 +332,7 @@ async function goodputOnce(pair: UdpPair, f: Figure, qos: 'raw' | 'data'): Promi
   });
   let client: Child | undefined;
   try {
-    const ready = await server.event('ready', STEP_MS);
-    await pair.server.irm(['bind', 'process', String(ready.pid), 'name', NAME_UDP]);
-    await server.event('accepting', STEP_MS);
-    const from = pair.server.log.length;
+    const from = await acceptingOnUdp(pair, server);
     client = peer(`o7s ${qos} client (${f.name})`, { role: 'o7s-client', rundir: pair.client.rundir, name: NAME_UDP, ...peerArgs(f.kind, f.size, false), qos, ...fc });
     const cpu = udpCpuWatch(pair, server, client, server);
     await client.event('flow', STEP_MS);

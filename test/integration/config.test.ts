@@ -6,10 +6,10 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, Child, ROOT, TestSystem, until } from '../helpers/system.js';
+import { BIN, Child, ROOT, TestSystem, until, gone } from '../helpers/system.js';
 import { IPCP_TYPE_NAMES, IpcpType, isBuilt } from '../../src/common/ipcp-types.js';
 import { ipcpTable, nameTable } from '../helpers/tables.js';
 
@@ -49,19 +49,6 @@ function createdIpcps(log: string): number[] {
   return [...log.matchAll(/Created IPCP (\d+)\./g)].map((m) => Number(m[1]));
 }
 
-/** True once `pid` no longer runs (gone, or a zombie nobody reaped yet). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 /** Runs irmd with `args` in a fresh rundir until it exits (killed after `ms`). */
 async function runIrmd(args: string[], ms = 20000): Promise<{ code: number | null; output: string; rundir: string }> {

@@ -5,10 +5,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, Child, TestSystem, until, type RunResult } from '../helpers/system.js';
+import { BIN, Child, TestSystem, until, type RunResult, gone } from '../helpers/system.js';
 import { IPCP_TYPE_NAMES, IpcpType, isBuilt } from '../../src/common/ipcp-types.js';
 import { ipcpTable, nameTable } from '../helpers/tables.js';
 
@@ -20,19 +20,6 @@ const DAEMON_UNREACHABLE = 'Failed to communicate with the Ouroboros IPC Resourc
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** True once `pid` no longer runs (gone, or a zombie nobody reaped yet). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 /** The pid of the IPCP called `name` in an `irm ipcp list` table. */
 function pidOf(table: string, name: string): number {

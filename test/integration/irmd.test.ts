@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, Child, ROOT, TestSystem, until } from '../helpers/system.js';
+import { BIN, Child, ROOT, TestSystem, until, gone } from '../helpers/system.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'o7s-irmd-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,19 +29,6 @@ async function runIrmd(rundir: string, args: string[], ms = 15000): Promise<{ co
   return { code, signal, stdout: c.out, stderr: c.err };
 }
 
-/** True once `pid` no longer runs (gone, or a zombie nobody reaped yet). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 describe('one irmd per runtime directory', () => {
   let sys: TestSystem | undefined;

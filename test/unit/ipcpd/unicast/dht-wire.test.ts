@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng } from '../../../helpers/rng.js';
 import { OuroborosError } from '../../../../src/common/errors.js';
 import {
   addrToValue,
@@ -228,19 +229,9 @@ test('encode refuses values that do not fit', () => {
   assert.throws(() => encodeDhtMsg({ code: DhtCode.STORE, src: SRC, key: KEY, val: VAL, exp: -1 }), /expiry/);
 });
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fuzz: random and mutated input never throws; accepted input re-encodes to an equal message', () => {
-  const r = prng(0xd47);
+  const r = rng(0xd47);
   const rb = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
   const seeds: Uint8Array[] = [
     encodeDhtMsg({ code: DhtCode.STORE, src: SRC, key: KEY, val: VAL, exp: 1_800_000_000 }),

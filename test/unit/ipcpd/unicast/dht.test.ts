@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng } from '../../../helpers/rng.js';
 import { createHash } from 'node:crypto';
 import { FakeClock } from '../../../helpers/fake-clock.js';
 import { Dht, DHT_T_RESP_MS, workerIntervalS, type DhtOptions } from '../../../../src/ipcpd/unicast/dir/dht.js';
@@ -9,16 +10,6 @@ import { OuroborosError } from '../../../../src/common/errors.js';
 
 const HL = 32;
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randomBytesFrom = (r: () => number) => (n: number) => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
 
 const nameHash = (s: string): Uint8Array => Uint8Array.from(createHash('sha3-256').update(s).digest());
@@ -56,7 +47,7 @@ class Net {
     /** Deliver from within send() (a re-entrancy check) instead of on a later turn. */
     private readonly sync = false,
   ) {
-    this.r = prng(seed);
+    this.r = rng(seed);
   }
 
   add(): Dht {
@@ -276,7 +267,7 @@ function rig(addr = 0x0a000001): Rig {
     tRefreshS: 900,
     tReplicateS: 900,
     clock,
-    random: randomBytesFrom(prng(addr)),
+    random: randomBytesFrom(rng(addr)),
     send: (to, sdu) => {
       if (r.failSends > 0) {
         r.failSends--;
