@@ -153,7 +153,13 @@ describe('ocat over a lossy udp4 layer', () => {
     await net?.stop();
   });
 
-  const transfer = async (name: string, args: string[], data: Buffer): Promise<{ sc: number | null; lc: number | null; out: Buffer; serr: string; lerr: string }> => {
+  /**
+   * listenerMs: how long the listener may take after the sender exits. A
+   * reliable listener lingers until its ACK is acknowledged, and the sender
+   * that acknowledges it may be gone: up to the 10 s linger bound (+ margin).
+   * A raw listener may never see END (lost): it is stopped after a moment.
+   */
+  const transfer = async (name: string, args: string[], data: Buffer, listenerMs: number): Promise<{ sc: number | null; lc: number | null; out: Buffer; serr: string; lerr: string }> => {
     net ??= await TestNetwork.udp4(['a', 'b'], { extra: ['drop', '0.05', 'dup', '0.02', 'reorder', '0.02', 'corrupt', '0.005'] });
     await net.register('b', name);
     const outFile = join(tmp, `out.${seq++}`);
@@ -161,15 +167,16 @@ describe('ocat over a lossy udp4 layer', () => {
     await l.ready;
     const s = ocat(net.sys('a'), ['-n', name, ...args], { input: data });
     const sc = await s.exited;
-    // A raw listener may never see END (lost): give it a moment, then stop it.
-    const lc = await Promise.race([l.exited, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const lc = await Promise.race([l.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), listenerMs)))]);
+    clearTimeout(timer);
     if (lc === null) l.kill();
     return { sc, lc, out: readFileSync(outFile), serr: s.err(), lerr: l.err() };
   };
 
   test('2 MB with the default QoS (data): identical SHA-256, both exit 0', async () => {
     const data = randomBytes(2 * 1024 * 1024);
-    const r = await transfer('ocat-data', [], data);
+    const r = await transfer('ocat-data', [], data, 15000);
     assert.equal(r.sc, 0, `sender: ${r.serr}`);
     assert.equal(r.lc, 0, `listener: ${r.lerr}`);
     assert.equal(r.out.length, data.length);
@@ -178,7 +185,7 @@ describe('ocat over a lossy udp4 layer', () => {
 
   test('2 MB with -q raw: the loss shows (output differs, non-zero exits)', async () => {
     const data = randomBytes(2 * 1024 * 1024);
-    const r = await transfer('ocat-raw', ['-q', 'raw', '-t', '5'], data);
+    const r = await transfer('ocat-raw', ['-q', 'raw', '-t', '5'], data, 3000);
     assert.notEqual(sha(r.out), sha(data), 'a lossy layer without FRCT loses or damages something');
     assert.notEqual(r.sc, 0, `the sender sees the loss: ${r.serr}`);
     assert.notEqual(r.lc, 0, `the listener sees the loss: ${r.lerr}`);
