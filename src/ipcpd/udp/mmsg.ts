@@ -6,17 +6,41 @@
  * sends whatever the kernel would not take at once.
  *
  * All structures live in one native block made once: for each of the N
- * slots a data area, an iovec pointing at it, a sockaddr_in and an mmsghdr
- * pointing at both; per batch only lengths and addresses are written.
+ * slots a data area, an iovec pointing at it, a sockaddr_in, a control
+ * message and an mmsghdr; per batch only lengths and addresses are written.
+ *
+ * Segmentation offload (UDP GSO, Linux 4.18+): a run of queued datagrams to
+ * the same address, all of one length but the last (which may be shorter),
+ * leaves as one message whose iovecs are those datagrams' slots and whose
+ * control message (UDP_SEGMENT) gives the length: the kernel cuts it into
+ * exactly the datagrams queued, so the bytes on the wire are the same, and
+ * routes, allocates and passes the train through its stack once instead of
+ * once per datagram. Where the kernel refuses (no GSO, or a segment larger
+ * than the path MTU), the batch goes out unsegmented and the limit drops.
  */
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:dgram';
 
 const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const IOV = 16;
 const NAME = 16;
 const HDR = 64; // struct mmsghdr: msghdr (56) + msg_len (4) + padding
+const CTL = 24; // CMSG_SPACE(sizeof(u16)): cmsghdr (len u64, level, type) + the u16, aligned
 const AF_INET = 2;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** Segments per GSO message (the kernel allows 64 or more). */
+export const GSO_MAX_SEGS = 64;
+/** Bytes per GSO message: an IPv4 datagram's largest payload (65535 - 20 - 8), with room to spare. */
+export const GSO_MAX_BYTES = 65000;
+/** A segment this small fits any link's MTU (1500 - 28): a refusal for it means no GSO at all. */
+const GSO_SAFE_SEG = 1472;
+const EINVAL = 22;
+const EIO = 5;
+const EMSGSIZE = 90;
+const ENOPROTOOPT = 92;
+const EOPNOTSUPP = 95;
 
 interface Libc {
   sendmmsg(fd: number, vec: bigint, n: number, flags: number): number;
@@ -24,7 +48,7 @@ interface Libc {
 }
 
 let libc: Libc | null | undefined;
-let koffi: { alloc(t: string, n: number): unknown; address(p: unknown): bigint; view(p: unknown, len: number): ArrayBuffer } | undefined;
+let koffi: { alloc(t: string, n: number): unknown; address(p: unknown): bigint; view(p: unknown, len: number): ArrayBuffer; errno(): number } | undefined;
 
 function load(): Libc | null {
   if (libc !== undefined) return libc;
@@ -54,11 +78,20 @@ export function u32ToIp4(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
 }
 
+/** The fd under a bound dgram socket (from Node's internal state), or undefined. */
+export function socketFd(s: Socket): number | undefined {
+  const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
+  const fd = key ? (s as unknown as Record<symbol, { handle?: { fd?: number } }>)[key]?.handle?.fd : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
 class Slots {
   readonly buf: Buffer;
   readonly hdrs: bigint;
+  private readonly base: number;
   private readonly iovOff: number;
   private readonly nameOff: number;
+  private readonly ctlOff: number;
   private readonly hdrOff: number;
   /** Keeps the native block alive. */
   private readonly mem: unknown;
@@ -68,27 +101,56 @@ class Slots {
     readonly slot: number,
   ) {
     const k = koffi!;
-    const size = n * (slot + IOV + NAME + HDR);
+    const size = n * (slot + IOV + NAME + CTL + HDR);
     this.mem = k.alloc('uint8_t', size);
     const base = k.address(this.mem);
+    this.base = Number(base);
     this.buf = Buffer.from(k.view(this.mem, size));
     this.buf.fill(0);
     this.iovOff = n * slot;
     this.nameOff = this.iovOff + n * IOV;
-    this.hdrOff = this.nameOff + n * NAME;
+    this.ctlOff = this.nameOff + n * NAME;
+    this.hdrOff = this.ctlOff + n * CTL;
     for (let i = 0; i < n; i++) {
       const iov = this.iovOff + i * IOV;
-      const name = this.nameOff + i * NAME;
-      const h = this.hdrOff + i * HDR;
+      const ctl = this.ctlOff + i * CTL;
       this.buf.writeBigUInt64LE(base + BigInt(i * slot), iov);
       this.buf.writeBigUInt64LE(BigInt(slot), iov + 8);
-      this.buf.writeUInt16LE(AF_INET, name);
-      this.buf.writeBigUInt64LE(base + BigInt(name), h); // msg_name
-      this.buf.writeUInt32LE(NAME, h + 8); // msg_namelen
-      this.buf.writeBigUInt64LE(base + BigInt(iov), h + 16); // msg_iov
-      this.buf.writeBigUInt64LE(1n, h + 24); // msg_iovlen
+      this.buf.writeUInt16LE(AF_INET, this.nameOff + i * NAME);
+      this.buf.writeBigUInt64LE(18n, ctl); // cmsg_len: CMSG_LEN(sizeof(u16))
+      this.buf.writeInt32LE(SOL_UDP, ctl + 8);
+      this.buf.writeInt32LE(UDP_SEGMENT, ctl + 12);
+      this.message(i, i, 1, 0);
     }
     this.hdrs = base + BigInt(this.hdrOff);
+  }
+
+  /** Writes a native address (below 2^53) at `off`. */
+  private ptr(off: number, addr: number): void {
+    this.buf.writeUInt32LE(addr % 0x100000000, off);
+    this.buf.writeUInt32LE(Math.floor(addr / 0x100000000), off + 4);
+  }
+
+  /**
+   * Makes header `m` the message of slots first .. first+count-1 (to slot
+   * first's address); with `seg` > 0, cut by the kernel into datagrams of
+   * `seg` bytes (UDP_SEGMENT), else one datagram.
+   */
+  message(m: number, first: number, count: number, seg: number): void {
+    const h = this.hdrOff + m * HDR;
+    this.ptr(h, this.base + this.nameOff + first * NAME); // msg_name
+    this.buf.writeUInt32LE(NAME, h + 8); // msg_namelen
+    this.ptr(h + 16, this.base + this.iovOff + first * IOV); // msg_iov
+    this.buf.writeUInt32LE(count, h + 24); // msg_iovlen (size_t: the high half stays 0)
+    if (seg > 0) {
+      const ctl = this.ctlOff + m * CTL;
+      this.buf.writeUInt16LE(seg, ctl + 16);
+      this.ptr(h + 32, this.base + ctl); // msg_control
+      this.buf.writeUInt32LE(CTL, h + 40); // msg_controllen
+    } else {
+      this.ptr(h + 32, 0);
+      this.buf.writeUInt32LE(0, h + 40);
+    }
   }
 
   offset(i: number): number {
@@ -113,10 +175,6 @@ class Slots {
   rxLen(i: number): number {
     return this.buf.readUInt32LE(this.hdrOff + i * HDR + 56);
   }
-  /** The length queued in slot i (send side). */
-  txLen(i: number): number {
-    return this.buf.readUInt32LE(this.iovOff + i * IOV + 8);
-  }
   /** The address of slot i: the destination (send) or the source (receive). */
   ip(i: number): number {
     return this.buf.readUInt32BE(this.nameOff + i * NAME + 4);
@@ -131,20 +189,38 @@ export class Mmsg {
   private readonly rx: Slots;
   private queued = 0;
   private closed = false;
+  /** Per queued slot: length, destination. */
+  private readonly lens: Uint32Array;
+  private readonly ips: Uint32Array;
+  private readonly ports: Uint16Array;
+  /** Per message of the batch being sent: its first slot. */
+  private readonly firsts: Uint16Array;
   /** Datagrams received longer than a slot (dropped). */
   truncated = 0;
+  /** Segments larger than this are not offloaded (0: GSO off). */
+  gsoLimit: number;
+  /** Statistics of the send side: messages handed to the kernel, datagrams in them. */
+  readonly sent = { messages: 0, datagrams: 0 };
   private scheduled = false;
 
-  private constructor(private readonly fd: number, private readonly c: Libc, n: number, slot: number, private readonly fallback: (data: Buffer, ip: string, port: number) => void) {
+  private constructor(private readonly fd: number, private readonly c: Libc, n: number, slot: number, private readonly fallback: (data: Buffer, ip: string, port: number) => void, gso: boolean) {
     this.tx = new Slots(n, slot);
     this.rx = new Slots(n, slot);
+    this.lens = new Uint32Array(n);
+    this.ips = new Uint32Array(n);
+    this.ports = new Uint16Array(n);
+    this.firsts = new Uint16Array(n);
+    this.gsoLimit = gso ? 0xffff : 0;
   }
 
-  /** undefined where koffi or the syscalls are not available (then use dgram alone). */
-  static open(fd: number | undefined, slot: number, fallback: (data: Buffer, ip: string, port: number) => void, n = 64): Mmsg | undefined {
+  /**
+   * undefined where koffi or the syscalls are not available (then use dgram
+   * alone). `gso: false` sends every datagram as a message of its own.
+   */
+  static open(fd: number | undefined, slot: number, fallback: (data: Buffer, ip: string, port: number) => void, opts: { n?: number; gso?: boolean } = {}): Mmsg | undefined {
     const c = load();
     if (!c || fd === undefined || fd < 0) return undefined;
-    return new Mmsg(fd, c, n, slot, fallback);
+    return new Mmsg(fd, c, opts.n ?? 64, slot, fallback, opts.gso ?? true);
   }
 
   /**
@@ -156,10 +232,14 @@ export class Mmsg {
     const i = this.queued++;
     const t = this.tx;
     const off = t.offset(i);
+    const len = 4 + sdu.length;
     t.buf.writeUInt32BE(head >>> 0, off);
     t.buf.set(sdu, off + 4);
-    t.setLen(i, 4 + sdu.length);
+    t.setLen(i, len);
     t.setAddr(i, ip, port);
+    this.lens[i] = len;
+    this.ips[i] = ip;
+    this.ports[i] = port;
     if (this.queued === t.n) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -167,23 +247,84 @@ export class Mmsg {
     }
   }
 
+  /**
+   * Groups slots from .. n-1 into messages (runs for GSO) from header 0 on;
+   * returns how many.
+   */
+  private group(from: number, n: number): number {
+    const { lens, ips, ports } = this;
+    let m = 0;
+    for (let i = from; i < n; m++) {
+      const seg = lens[i]!;
+      let k = 1;
+      if (seg <= this.gsoLimit) {
+        const ip = ips[i];
+        const port = ports[i];
+        let bytes = seg;
+        while (i + k < n && k < GSO_MAX_SEGS && ips[i + k] === ip && ports[i + k] === port) {
+          const l = lens[i + k]!;
+          if (l > seg || bytes + l > GSO_MAX_BYTES) break;
+          bytes += l;
+          k++;
+          if (l < seg) break; // a shorter datagram ends the train
+        }
+      }
+      this.tx.message(m, i, k, k > 1 ? seg : 0);
+      this.firsts[m] = i;
+      i += k;
+    }
+    return m;
+  }
+
   readonly flush = (): void => {
     this.scheduled = false;
     const n = this.queued;
     if (n === 0 || this.closed) return;
     this.queued = 0;
-    let done = 0;
-    while (done < n) {
-      const r = this.c.sendmmsg(this.fd, this.tx.hdrs + BigInt(done * HDR), n - done, MSG_DONTWAIT);
-      if (r <= 0) break; // EAGAIN (send buffer full) or an error: dgram queues or reports the rest
-      done += r;
+    const { firsts } = this;
+    let from = 0; // the first slot of the current grouping
+    let m = this.group(0, n);
+    let done = 0; // messages of it sent
+    let upTo = n; // slots before this went to the kernel
+    while (done < m) {
+      const r = this.c.sendmmsg(this.fd, this.tx.hdrs + BigInt(done * HDR), m - done, MSG_DONTWAIT);
+      if (r > 0) {
+        done += r;
+        continue;
+      }
+      const first = firsts[done]!;
+      const next = done + 1 < m ? firsts[done + 1]! : n;
+      if (next - first > 1 && this.refused(koffi!.errno(), this.lens[first]!)) {
+        // The kernel would not segment this train: regroup what is left without it.
+        this.sent.messages += done;
+        this.sent.datagrams += first - from;
+        from = first;
+        m = this.group(first, n);
+        done = 0;
+        continue;
+      }
+      upTo = first; // EAGAIN (send buffer full) or an error: dgram queues or reports the rest
+      break;
     }
+    this.sent.messages += done;
+    this.sent.datagrams += upTo - from;
     const t = this.tx;
-    for (let i = done; i < n; i++) {
+    for (let i = upTo; i < n; i++) {
       const o = t.offset(i);
-      this.fallback(Buffer.from(t.buf.subarray(o, o + t.txLen(i))), u32ToIp4(t.ip(i)), t.port(i));
+      this.fallback(Buffer.from(t.buf.subarray(o, o + this.lens[i]!)), u32ToIp4(this.ips[i]!), this.ports[i]!);
     }
   };
+
+  /**
+   * A GSO message of `seg`-byte segments failed with `err`: true when that
+   * is the kernel refusing segmentation (then the limit drops below `seg`:
+   * no GSO at all if even a segment that fits any MTU was refused).
+   */
+  private refused(err: number, seg: number): boolean {
+    if (err !== EINVAL && err !== EIO && err !== EMSGSIZE && err !== ENOPROTOOPT && err !== EOPNOTSUPP) return false;
+    this.gsoLimit = seg <= GSO_SAFE_SEG ? 0 : Math.min(this.gsoLimit, GSO_SAFE_SEG);
+    return true;
+  }
 
   /**
    * Reads every datagram queued on the socket, without blocking, N per

@@ -16,7 +16,7 @@ import { UdpDirectory } from './directory.js';
 import { ddnsClient } from './ddns.js';
 import { PendingTable } from '../common/pending.js';
 import { IMPAIR_KEYS, Impairment, parseImpair } from './impair.js';
-import { Mmsg, ip4ToU32, u32ToIp4 } from './mmsg.js';
+import { Mmsg, ip4ToU32, socketFd, u32ToIp4 } from './mmsg.js';
 
 /** Socket buffers asked for (the kernel caps them at net.core.[rw]mem_max): room for bursts. */
 const SOCK_BUF = 4 << 20;
@@ -54,13 +54,6 @@ export interface UdpCounters {
   wrongSource: number;
   oversize: number;
   windowDrops: number;
-}
-
-/** The fd of a bound dgram socket (Node keeps it in internal state), or undefined. */
-function socketFd(s: dgram.Socket): number | undefined {
-  const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
-  const fd = key ? (s as unknown as Record<symbol, { handle?: { fd?: number } }>)[key]?.handle?.fd : undefined;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
