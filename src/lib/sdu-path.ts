@@ -41,7 +41,7 @@ export interface PathStats {
  * reference's): see the notes at the top of frct/frct.ts.
  *  - a 1024-SDU reorder queue / retransmission window, of which 512 are
  *    advertised (rwe = lwe + 512; the reference advertises 256): the
- *    receiving IPCP holds at most one program window (1024 packets,
+ *    receiving IPCP holds at most one program window (4096 packets,
  *    endpoint.ts, credit returned per 128) for us, so 512 in flight never
  *    overrun it; the other 512 leave room for hole reports, so the sender
  *    keeps going while losses are repaired. With an ACK per quarter of the

@@ -14,14 +14,14 @@ import { decodePci, pciLen, writePci, type Pci, type PciConfig } from './dt/pci.
 import type { Pff } from './pff/index.js';
 import type { CaPolicy } from './ca/index.js';
 import { PacketScheduler } from './psched.js';
-import { RX_WINDOW } from '../../lib/data/endpoint.js';
+import { CREDIT_BATCH } from '../../lib/data/endpoint.js';
 
 /**
  * A flow's txQueueLength counts what the next hop has not acknowledged with
- * credit, and credit comes back in batches of RX_WINDOW / 8: up to that many
+ * credit, and credit comes back in batches of CREDIT_BATCH: up to that many
  * less one are consumed already. Congestion marks count only the rest.
  */
-const CREDIT_SLACK = RX_WINDOW / 8 - 1;
+const CREDIT_SLACK = CREDIT_BATCH - 1;
 
 /** The send buffer's first size (a 1400-byte SDU and its PCI fit); it grows to the largest PDU sent, up to SCRATCH_MAX. */
 const SCRATCH_MIN = 2048;

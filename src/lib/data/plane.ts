@@ -17,12 +17,15 @@ import { Endpoint, RX_WINDOW, type EndpointOwner } from './endpoint.js';
 interface Early {
   frames: { type: number; payload: Buffer }[];
   since: number;
+  bytes: number;
 }
 
 /** Early frames are kept per (sending process, flow id), so nobody can spoil another's. */
 const earlyKey = (pid: number, flowId: number): string => `${pid}:${flowId}`;
 
 const EARLY_MAX_FLOWS = 256;
+/** Bytes held as early frames, all flows together (anyone who can reach the socket can send them). */
+export const EARLY_MAX_BYTES = 8 << 20;
 const EARLY_TTL_MS = 10000;
 /** Frames for a flow that ended here within this long are stale: dropped, never held as early. */
 const TOMBSTONE_TTL_MS = 30000;
@@ -39,6 +42,7 @@ export class DataPlane implements EndpointOwner {
   private readonly links = new Map<number, Link>();
   private readonly endpoints = new Map<number, Endpoint>();
   private readonly early = new Map<string, Early>();
+  private earlyBytes = 0;
   /** (peer pid, flow id) of endpoints released recently, with when. */
   private readonly tombstones = new Map<string, number>();
   private readonly path: string;
@@ -127,9 +131,8 @@ export class DataPlane implements EndpointOwner {
     this.refresh();
     const key = earlyKey(peerPid, id);
     this.tombstones.delete(key);
-    const e = this.early.get(key);
+    const e = this.takeEarly(key);
     if (e) {
-      this.early.delete(key);
       for (const f of e.frames) this.dispatch(ep, f.type, f.payload, peerPid);
     }
     return ep;
@@ -203,8 +206,7 @@ export class DataPlane implements EndpointOwner {
         }
         const pid = payload.readUInt32BE(0);
         const key = earlyKey(pid, ep.id);
-        const early = this.early.get(key)?.frames ?? [];
-        this.early.delete(key);
+        const early = this.takeEarly(key)?.frames ?? [];
         ep.redirect(pid, payload.readUInt32BE(4), early);
         break;
       }
@@ -233,14 +235,31 @@ export class DataPlane implements EndpointOwner {
         this.counters.earlyDropped++;
         return;
       }
-      e = { frames: [], since: now };
+      e = { frames: [], since: now, bytes: 0 };
       this.early.set(key, e);
     }
-    if (e.frames.length >= RX_WINDOW) {
+    if (e.frames.length >= RX_WINDOW || this.earlyBytes + payload.length > EARLY_MAX_BYTES) {
       this.counters.earlyDropped++;
       return;
     }
-    e.frames.push({ type, payload });
+    // The frame is a view into a read chunk of up to 64 KiB: a copy of its own keeps only its bytes.
+    e.frames.push({ type, payload: Buffer.from(payload) });
+    e.bytes += payload.length;
+    this.earlyBytes += payload.length;
+  }
+
+  /** Removes the early frames held for `key`, returning them. */
+  private takeEarly(key: string): Early | undefined {
+    const e = this.early.get(key);
+    if (!e) return undefined;
+    this.early.delete(key);
+    this.earlyBytes -= e.bytes;
+    return e;
+  }
+
+  /** Bytes held as early frames now (for tests and inspection). */
+  get earlyHeld(): number {
+    return this.earlyBytes;
   }
 
   /** Drops held frames older than EARLY_TTL_MS (the map is in insertion order, oldest first). */
@@ -248,7 +267,7 @@ export class DataPlane implements EndpointOwner {
     for (const [key, e] of this.early) {
       if (now - e.since <= EARLY_TTL_MS) return;
       this.counters.earlyDropped += e.frames.length;
-      this.early.delete(key);
+      this.takeEarly(key);
     }
   }
 
@@ -260,7 +279,7 @@ export class DataPlane implements EndpointOwner {
     if (other && !other.closed) return;
     // A flow goes down with its peer, and with the IPCP it was set up through (also after a hand-over).
     for (const ep of this.endpoints.values()) if (ep.peerPid === pid || ep.via === pid) ep.markDown(true);
-    for (const key of this.early.keys()) if (key.startsWith(`${pid}:`)) this.early.delete(key);
+    for (const key of [...this.early.keys()]) if (key.startsWith(`${pid}:`)) this.takeEarly(key);
   }
 
   /** Forgets the peer: its endpoints go down (used when irmd reports the process gone). */

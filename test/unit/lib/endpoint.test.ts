@@ -1,7 +1,7 @@
 /** Flow endpoints: credit windows, queues, down/close, on a fake owner and link. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Endpoint, EndpointEvent, RX_WINDOW, type EndpointOwner } from '../../../src/lib/data/endpoint.js';
+import { CREDIT_BATCH, Endpoint, EndpointEvent, RX_WINDOW, TX_BYTE_WINDOW, type EndpointOwner } from '../../../src/lib/data/endpoint.js';
 import { DataType } from '../../../src/lib/data/frame.js';
 import type { Link } from '../../../src/lib/data/link.js';
 
@@ -112,6 +112,31 @@ describe('endpoint: sending and the credit window', () => {
     assert.equal(ep.txLength, RX_WINDOW);
   });
 
+  it('also stops at TX_BYTE_WINDOW bytes in flight, and resumes as credit returns them', () => {
+    const owner = new FakeOwner();
+    const ep = new Endpoint(1, 2, owner);
+    const evs = withEvents(ep);
+    const big = Buffer.alloc(1 << 20);
+    const n = TX_BYTE_WINDOW / big.length;
+    for (let i = 0; i < n; i++) assert.equal(ep.send(big), true, `MiB ${i}`);
+    assert.equal(ep.canSend, false, 'the bytes, not the count, closed the window');
+    assert.equal(ep.send(pkt(0)), false);
+    assert.ok(ep.txLength < RX_WINDOW);
+    ep.addCredit(1); // one MiB credited back: room again
+    assert.deepEqual(evs, [EndpointEvent.WRITABLE]);
+    assert.equal(ep.send(pkt(1)), true);
+    assert.equal(ep.send(pkt(2)), true, 'a small packet fits in what is left');
+    assert.equal(ep.send(big), true, 'the bound is checked before a packet, not including it');
+    assert.equal(ep.send(pkt(3)), false);
+    // Credit for the small packets after the first MiBs frees the right sizes (oldest first).
+    ep.addCredit(n - 1);
+    assert.equal(ep.canSend, true);
+    ep.addCredit(3);
+    assert.equal(ep.txLength, 0);
+    for (let i = 0; i < n; i++) assert.equal(ep.send(big), true, 'a whole byte window again');
+    assert.equal(ep.canSend, false);
+  });
+
   it('never lets credit grow the window beyond RX_WINDOW', () => {
     const owner = new FakeOwner();
     const ep = new Endpoint(1, 2, owner);
@@ -156,10 +181,10 @@ describe('endpoint: receiving', () => {
     assert.equal(ep.stats.rxBytes, 3);
   });
 
-  it('returns credit in batches of RX_WINDOW/8 as packets are taken', () => {
+  it('returns credit in batches of CREDIT_BATCH as packets are taken', () => {
     const owner = new FakeOwner();
     const ep = new Endpoint(9, 10, owner);
-    const batch = RX_WINDOW / 8;
+    const batch = CREDIT_BATCH;
     for (let i = 0; i < batch * 2 + 5; i++) ep.deliver(pkt(i));
     for (let i = 0; i < batch - 1; i++) ep.take();
     assert.equal(owner.link.of(DataType.CREDIT).length, 0, 'no credit before a whole batch was taken');
@@ -288,17 +313,17 @@ describe('endpoint pair over fake links', () => {
     assert.equal(b.rxLength, RX_WINDOW);
     assert.equal(a.txLength, RX_WINDOW);
     // Taking less than a batch returns nothing yet.
-    for (let i = 0; i < RX_WINDOW / 8 - 1; i++) b.take();
+    for (let i = 0; i < CREDIT_BATCH - 1; i++) b.take();
     assert.equal(a.canSend, false);
     assert.deepEqual(aEv, []);
     b.take();
     assert.deepEqual(aEv, [EndpointEvent.WRITABLE]);
-    assert.equal(a.txLength, RX_WINDOW - RX_WINDOW / 8);
+    assert.equal(a.txLength, RX_WINDOW - CREDIT_BATCH);
     let more = 0;
     while (a.send(pkt(sent + more))) more++;
-    assert.equal(more, RX_WINDOW / 8);
+    assert.equal(more, CREDIT_BATCH);
     // Everything arrives in order, nothing dropped.
-    let want = RX_WINDOW / 8;
+    let want = CREDIT_BATCH;
     while (b.rxLength > 0) assert.equal(b.take()!.readUInt32BE(0), want++);
     assert.equal(want, sent + more);
     assert.equal(b.stats.dropped, 0);
@@ -316,7 +341,7 @@ describe('endpoint pair over fake links', () => {
       assert.equal(p.readUInt32BE(0), got++);
     }
     assert.equal(b.stats.dropped, 0);
-    assert.ok(a.txLength < RX_WINDOW / 8, `window not returned: ${a.txLength}`);
+    assert.ok(a.txLength < CREDIT_BATCH, `window not returned: ${a.txLength}`);
   });
 
   it('closing one end takes the other down after its queued packets', () => {
