@@ -19,8 +19,9 @@ const EMPTY = new Uint8Array(0);
 export const RX_WINDOW = 4096;
 /** Bytes a sender has in flight per flow, besides the packet count: the window's bound in memory. */
 export const TX_BYTE_WINDOW = 16 << 20;
-/** Hard bound of a receive queue: a window, plus one more while a path hand-over is in progress. */
+/** Hard bounds of a receive queue: a window, plus one more while a path hand-over is in progress. */
 const RX_LIMIT = 2 * RX_WINDOW;
+const RX_BYTE_LIMIT = 2 * TX_BYTE_WINDOW;
 /** Credit is returned once this many packets were consumed (the most a sender's count is behind). */
 export const CREDIT_BATCH = 128;
 
@@ -52,6 +53,7 @@ export interface EndpointOwner {
 
 export class Endpoint {
   private readonly rx: Buffer[] = [];
+  private rxBytes = 0;
   private head = 0;
   private credit = RX_WINDOW;
   /** Bytes sent and not credited back; the sizes of those packets, oldest first, in a ring. */
@@ -156,6 +158,7 @@ export class Endpoint {
   private takeRaw(): Buffer | undefined {
     if (this.head >= this.rx.length) return undefined;
     const pkt = this.rx[this.head]!;
+    this.rxBytes -= pkt.length;
     this.rx[this.head++] = undefined as unknown as Buffer;
     if (this.head > 1024 && this.head * 2 > this.rx.length) {
       this.rx.splice(0, this.head);
@@ -181,6 +184,7 @@ export class Endpoint {
   flushRx(): number {
     const n = this.rxLength;
     this.rx.length = 0;
+    this.rxBytes = 0;
     this.head = 0;
     this.consumed += n;
     this.returnCredit();
@@ -197,12 +201,13 @@ export class Endpoint {
       this.onEvent?.(EndpointEvent.KEEPALIVE);
       return;
     }
-    if (this.rxLength >= RX_LIMIT) {
+    if (this.rxLength >= RX_LIMIT || this.rxBytes + payload.length > RX_BYTE_LIMIT) {
       // A peer that ignores its window: drop and count rather than grow without bound.
       this.stats.dropped++;
       return;
     }
     this.rx.push(payload);
+    this.rxBytes += payload.length;
     this.stats.rxPackets++;
     this.stats.rxBytes += payload.length;
     this.onEvent?.(EndpointEvent.PKT);
@@ -351,6 +356,7 @@ export class Endpoint {
     this.released = true;
     for (const w of this.downWaiters.splice(0)) w();
     this.rx.length = 0;
+    this.rxBytes = 0;
     this.head = 0;
     this.owner.release(this);
   }

@@ -195,6 +195,20 @@ describe('endpoint: receiving', () => {
     assert.equal(ep.rxLength, 0);
   });
 
+  it('drops (and counts) packets beyond twice TX_BYTE_WINDOW queued, from a peer that ignores its window', () => {
+    const owner = new FakeOwner();
+    const ep = new Endpoint(1, 2, owner);
+    const big = Buffer.alloc(1 << 20);
+    const fit = (2 * TX_BYTE_WINDOW) / big.length;
+    for (let i = 0; i < fit + 3; i++) ep.deliver(big);
+    assert.equal(ep.rxLength, fit);
+    assert.equal(ep.stats.dropped, 3);
+    ep.take();
+    ep.deliver(big);
+    assert.equal(ep.rxLength, fit, 'room for one again once one is taken');
+    assert.equal(ep.stats.dropped, 3);
+  });
+
   it('drops (and counts) packets beyond its limit (two windows: room for a hand-over) from a peer that ignores it', () => {
     const owner = new FakeOwner();
     const ep = new Endpoint(1, 2, owner);
