@@ -12,6 +12,11 @@ import { rng } from '../helpers/rng.js';
 import { encodeCep, decodeCep, cepMsg, CEP_DT_UNICAST, CEP_MGMT, CEP_ENROLLMENT } from '../../src/ipcpd/common/cep.js';
 import { pciLen, writePci, DEFAULT_PCI } from '../../src/ipcpd/unicast/dt/pci.js';
 import type { Flow, Process } from '../../src/lib/api.js';
+import { encodeFa, FaCode } from '../../src/ipcpd/unicast/fa/wire.js';
+import { HashAlgo, hashName } from '../../src/common/hash.js';
+import { oapClientPrepare } from '../../src/irmd/oap/oap.js';
+import { loadTrustStore } from '../../src/irmd/oap/auth.js';
+import { NO_ENCRYPTION } from '../../src/lib/crypt/enc-conf.js';
 
 const FAKE_ADDR = 0x0badcafe;
 
@@ -103,6 +108,59 @@ test('garbage on every input of a unicast IPCP is dropped and counted; the layer
     const r = await net.sys('a').run('oping', ['-n', 'still', '-c', '3', '-i', '10ms']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /3 packets transmitted, 3 received/);
+  } finally {
+    await proc?.close();
+    await net.stop();
+  }
+});
+
+test('a FLOW_REQ that comes again is answered with the same reply and makes no second flow', async () => {
+  const net = await UnicastNetwork.build(['a', 'b'], [['a', 'b']]);
+  let proc: Process | undefined;
+  try {
+    await net.converged();
+    await net.register('a', 'twice');
+    const srv = net.sys('a').spawn('oping', ['-l', '-n', 'twice']);
+    await srv.waitFor(/Ouroboros ping server started/);
+    await net.sys('a').irm(['bind', 'process', String(srv.pid), 'name', 'twice']);
+    const a = await net.inspect('a');
+    proc = await net.sys('a').connect('requester');
+    // A neighbour at FAKE_ADDR asks twice for a flow to 'twice', with the same eid.
+    const dt = await handshake(proc, 'a', encodeCep(cepMsg(CEP_DT_UNICAST, FAKE_ADDR)));
+    const req = encodeFa({
+      code: FaCode.FLOW_REQ,
+      sAddr: FAKE_ADDR,
+      rEid: 0n,
+      sEid: 0x1234_5678_0000_0042n,
+      qos: undefined,
+      response: 0,
+      ece: 0,
+      hash: hashName(HashAlgo.SHA3_256, 'twice'),
+      // An unauthenticated, unencrypted OAP request, as every allocation carries.
+      pk: oapClientPrepare({ trust: loadTrustStore() }, { name: 'twice', enc: NO_ENCRYPTION }).request,
+    });
+    const hdr = pciLen(DEFAULT_PCI);
+    const pdu = Buffer.alloc(hdr + req.length);
+    writePci(DEFAULT_PCI, pdu, 0, a.address, 0, 10, 0, 0, 0);
+    req.copy(pdu, hdr);
+    const { until } = await import('../helpers/system.js');
+    await dt.write(pdu);
+    // The first one becomes a flow (oping accepts it)...
+    await until(async () => ((await net.inspect('a')).flows.length === 1 ? true : undefined), 10000, 'the flow for the first FLOW_REQ');
+    await dt.write(pdu);
+    await dt.write(pdu);
+    // ...the others are recognised as the same request.
+    const s = await until(
+      async () => {
+        const st = await net.inspect('a');
+        return st.counters.fa!.reqDup === 2 ? st : undefined;
+      },
+      10000,
+      'the repeated FLOW_REQs counted',
+    );
+    assert.equal(s.counters.fa!.reqRx, 3);
+    assert.equal(s.flows.length, 1, JSON.stringify(s.flows));
+    await dt.dealloc();
   } finally {
     await proc?.close();
     await net.stop();

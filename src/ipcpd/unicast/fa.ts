@@ -55,6 +55,8 @@ interface FaFlow {
   resend: NodeJS.Timeout | undefined;
   /** Incoming: our FLOW_REPLY, sent again if the request comes again (the reply was lost). */
   reply: Uint8Array | undefined;
+  /** Incoming: the request's `address:eid` (its key in FlowAllocator.byRequest). */
+  requestKey: string | undefined;
 }
 
 export interface FaCounters {
@@ -75,6 +77,8 @@ export class FlowAllocator {
   private readonly incoming = new PendingTable<FaFlow>();
   /** FLOW_REQs being handed to irmd, by requester address and eid (duplicates are dropped). */
   private readonly requests = new Set<string>();
+  /** Flows made for a FLOW_REQ, by its `address:eid`: a repeated request finds its flow here. */
+  private readonly byRequest = new Map<string, FaFlow>();
   readonly counters: FaCounters = { reqTx: 0, reqRx: 0, reqDup: 0, replyRx: 0, updates: 0, malformed: 0, unknownEid: 0, windowDrops: 0, noRoute: 0 };
 
   constructor(
@@ -111,6 +115,7 @@ export class FlowAllocator {
       },
       resend: undefined,
       reply: undefined,
+      requestKey: undefined,
     };
     return f;
   }
@@ -181,7 +186,7 @@ export class FlowAllocator {
     try {
       addr = await this.dir.query(req.hash);
     } finally {
-      if (!addr && this.flows.get(f.eidLo) === f) this.flows.delete(f.eidLo);
+      if (!addr) this.forget(f);
     }
     if (!addr) fail('ENAME', 'the name is not in the directory of this layer');
     if (this.flows.get(f.eidLo) !== f) fail('ENOTALLOC', `flow ${req.flowId} was deallocated during its allocation`);
@@ -223,7 +228,7 @@ export class FlowAllocator {
       pk: resp.response === 0 ? resp.pk : new Uint8Array(0),
     });
     if (resp.response !== 0) {
-      this.flows.delete(f.eidLo);
+      this.forget(f);
       f.ep?.discard();
     } else {
       f.established = true;
@@ -234,7 +239,7 @@ export class FlowAllocator {
   async dealloc(flowId: number): Promise<void> {
     await this.flows.get(flowId)?.ep?.whenDown(DEALLOC_DRAIN_MS);
     const f = this.flows.get(flowId);
-    this.flows.delete(flowId);
+    if (f) this.forget(f);
     this.incoming.delete(flowId);
     if (f?.waiting) clearTimeout(f.waiting);
     if (f?.resend) clearTimeout(f.resend);
@@ -267,12 +272,11 @@ export class FlowAllocator {
     const key = `${m.sAddr}:${m.sEid}`;
     // The same request again (our reply, or the request's first copy, was lost or slow).
     if (this.requests.has(key)) return;
-    for (const f of this.flows.values()) {
-      if (f.remoteAddr === m.sAddr && f.remoteHi === remote.hi && f.remoteLo === remote.lo) {
-        this.counters.reqDup++;
-        if (f.reply) this.sendRaw(m.sAddr, f.reply);
-        return;
-      }
+    const known = this.byRequest.get(key);
+    if (known) {
+      this.counters.reqDup++;
+      if (known.reply) this.sendRaw(m.sAddr, known.reply);
+      return;
     }
     this.requests.add(key);
     let acc;
@@ -299,10 +303,18 @@ export class FlowAllocator {
     f.remoteHi = remote.hi;
     f.remoteLo = remote.lo;
     f.pendingIn = true;
+    f.requestKey = key;
     this.flows.set(f.eidLo, f);
+    this.byRequest.set(key, f);
     this.requests.delete(key);
     this.attach(f, acc.pid);
     this.incoming.set(f.eidLo, f);
+  }
+
+  /** Removes `f` from the tables (if it is still the one there). */
+  private forget(f: FaFlow): void {
+    if (this.flows.get(f.eidLo) === f) this.flows.delete(f.eidLo);
+    if (f.requestKey !== undefined && this.byRequest.get(f.requestKey) === f) this.byRequest.delete(f.requestKey);
   }
 
   private find(e: bigint): FaFlow | undefined {
@@ -322,7 +334,7 @@ export class FlowAllocator {
     f.pendingOut = false;
     if (f.resend) clearTimeout(f.resend);
     if (m.response !== 0) {
-      this.flows.delete(f.eidLo);
+      this.forget(f);
       f.ep?.discard();
     } else {
       const r = split(m.sEid);
@@ -334,7 +346,7 @@ export class FlowAllocator {
     this.ipcp.flowAllocReply(f.eidLo, UNICAST_MPL, m.response, m.pk ?? new Uint8Array(0)).catch((e) => {
       // irmd forgot the flow (it timed out): nobody will deallocate it.
       this.ipcp.log.err(`Failed to answer flow ${f.eidLo}: ${(e as Error).message}`);
-      if (this.flows.get(f.eidLo) === f) this.flows.delete(f.eidLo);
+      this.forget(f);
       f.ep?.discard();
     });
   }
