@@ -26,6 +26,8 @@ export interface FlowHost {
 /** Receives the events of flows added to a flow set. */
 export interface FlowEventSink {
   post(flow: FlowImpl, type: FlowEventType): void;
+  /** The flow was deallocated here (no event is posted for that). */
+  closed?(flow: FlowImpl): void;
 }
 
 export class FlowImpl implements Flow {
@@ -275,6 +277,7 @@ export class FlowImpl implements Flow {
       this.keepalive?.stop();
       this.wake(this.readers);
       this.wake(this.writers);
+      this.set?.closed?.(this);
       await this.host.dealloc(this);
       this.crypt?.dispose(); // cipher contexts and keys freed now, not at garbage collection
     })();

@@ -6,10 +6,10 @@
  *
  * A flow of this process's library (FlowImpl) tells the scheduler of its
  * events synchronously, as a flow set does (the reference's psched waits on
- * an fqueue): no promise per packet or per idle period. Other Flow
- * implementations (test doubles) are watched with `readable()`. A flow
- * deallocated here (not by the peer, which sends DOWN: an event) raises no
- * event: a sweep notices it within SWEEP_MS.
+ * an fqueue): no promise per packet or per idle period, and the flow tells
+ * it when it is deallocated here (`closed`; the peer's deallocation is an
+ * event). Other Flow implementations (test doubles) are watched with
+ * `readable()`.
  */
 import type { Flow } from '../../lib/api.js';
 import { FlowImpl, type FlowEventSink } from '../../lib/flow.js';
@@ -17,8 +17,6 @@ import { QosCube } from '../../lib/qos.js';
 
 /** Packets taken from one flow before the others get a turn. */
 const BURST = 64;
-/** How often flows of the sink are checked for a local deallocation. */
-const SWEEP_MS = 100;
 /** Cubes in the order they are served. */
 const ORDER = [QosCube.VOICE, QosCube.VIDEO, QosCube.BE] as const;
 
@@ -43,7 +41,6 @@ export class PacketScheduler implements FlowEventSink {
   private readonly ready: Set<Entry>[] = [new Set(), new Set(), new Set()];
   private scheduled = false;
   private readonly runNow = (): void => this.run();
-  private sweeper: NodeJS.Timeout | undefined;
 
   /** Starts serving `flow`: every PDU goes to onPdu; onDown once when the flow is gone. */
   add(flow: Flow, cube: QosCube, onPdu: (pdu: Buffer) => void, onDown: () => void): void {
@@ -54,7 +51,6 @@ export class PacketScheduler implements FlowEventSink {
       (flow as FlowImpl).set = this;
       // What arrived before, and a flow that went down already, get a first turn.
       this.enqueue(e);
-      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
     } else {
       this.watch(e);
     }
@@ -68,15 +64,6 @@ export class PacketScheduler implements FlowEventSink {
     this.ready[e.cube]!.delete(e);
     e.queued = false;
     if (e.sink && (flow as FlowImpl).set === this) (flow as FlowImpl).set = undefined;
-    if (this.entries.size === 0 && this.sweeper) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
-  }
-
-  /** Sink flows deallocated locally get a (last) turn. */
-  private sweep(): void {
-    for (const e of this.entries.values()) if (e.sink && !e.queued && e.flow.closed) this.enqueue(e);
   }
 
   get size(): number {
@@ -87,6 +74,11 @@ export class PacketScheduler implements FlowEventSink {
   post(flow: FlowImpl): void {
     const e = this.entries.get(flow);
     if (e && !e.queued) this.enqueue(e);
+  }
+
+  /** FlowEventSink: deallocated here: a last turn (what is queued, then down). */
+  closed(flow: FlowImpl): void {
+    this.post(flow);
   }
 
   private enqueue(e: Entry): void {
