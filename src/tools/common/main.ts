@@ -19,6 +19,20 @@ export interface ToolInit<O extends { listen: boolean }> {
   client: Run<O>;
 }
 
+/**
+ * The first SIGINT, SIGTERM or SIGHUP aborts the controller returned (the
+ * tool stops; clients print their statistics); a second one exits at once.
+ */
+export function abortOnSignals(): AbortController {
+  const ac = new AbortController();
+  const stop = (): void => {
+    if (ac.signal.aborted) process.exit(1);
+    ac.abort();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stop);
+  return ac;
+}
+
 export async function toolMain<O extends { listen: boolean }>(t: ToolInit<O>): Promise<number> {
   const out: Out = (line) => {
     process.stdout.write(`${line}\n`);
@@ -45,14 +59,7 @@ export async function toolMain<O extends { listen: boolean }>(t: ToolInit<O>): P
     return 1;
   }
 
-  // First signal: stop (clients print their statistics). A second one: leave now.
-  const ac = new AbortController();
-  const stop = (): void => {
-    if (ac.signal.aborted) process.exit(1);
-    ac.abort();
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stop);
-
+  const ac = abortOnSignals();
   try {
     return opts.listen ? await t.server(proc, opts, out, { signal: ac.signal }) : await t.client(proc, opts, out, { signal: ac.signal });
   } finally {

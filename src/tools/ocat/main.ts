@@ -10,6 +10,7 @@ import { IrmClient } from '../../lib/irm-client.js';
 import type { Process } from '../../lib/api.js';
 import { OCAT_USAGE, parseOcatArgs } from './options.js';
 import { runOcatListener, runOcatSender } from './ocat.js';
+import { abortOnSignals } from '../common/main.js';
 
 const err = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -54,12 +55,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const ac = new AbortController();
-  const stop = (): void => {
-    if (ac.signal.aborted) process.exit(1);
-    ac.abort();
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stop);
+  const ac = abortOnSignals();
   let outBroken = false;
   process.stdout.on('error', () => {
     outBroken = true;
