@@ -56,9 +56,12 @@ export class Endpoint {
   private rxBytes = 0;
   private head = 0;
   private credit = RX_WINDOW;
-  /** Bytes sent and not credited back; the sizes of those packets, oldest first, in a ring. */
+  /**
+   * Bytes sent and not credited back; the sizes of those packets, oldest
+   * first, in a ring that grows with them (up to RX_WINDOW entries).
+   */
   private inflight = 0;
-  private readonly sizes = new Uint32Array(RX_WINDOW);
+  private sizes = new Uint32Array(64);
   private sizeHead = 0;
   private consumed = 0;
   private peerGone = false;
@@ -115,6 +118,11 @@ export class Endpoint {
     return RX_WINDOW - this.credit;
   }
 
+  /** Bytes of those packets. */
+  get txBytes(): number {
+    return this.inflight;
+  }
+
   get canSend(): boolean {
     return this.credit > 0 && this.inflight < TX_BYTE_WINDOW && !this.peerGone && !this.released;
   }
@@ -133,7 +141,9 @@ export class Endpoint {
       return false;
     }
     if (this.codec && payload.length > 0) payload = this.codec.encode(payload);
-    this.sizes[(this.sizeHead + RX_WINDOW - this.credit) % RX_WINDOW] = payload.length;
+    const n = RX_WINDOW - this.credit;
+    if (n === this.sizes.length) this.growSizes();
+    this.sizes[(this.sizeHead + n) % this.sizes.length] = payload.length;
     this.inflight += payload.length;
     this.credit--;
     this.txActivity = true;
@@ -141,6 +151,16 @@ export class Endpoint {
     this.stats.txBytes += payload.length;
     link.send(DataType.DATA, this.txId, payload);
     return true;
+  }
+
+  /** Doubles the ring of in-flight sizes (it is full), oldest first at 0. */
+  private growSizes(): void {
+    const old = this.sizes;
+    const grown = new Uint32Array(old.length * 2);
+    grown.set(old.subarray(this.sizeHead));
+    grown.set(old.subarray(0, this.sizeHead), old.length - this.sizeHead);
+    this.sizes = grown;
+    this.sizeHead = 0;
   }
 
   /** Takes the next queued packet (decoded, when the flow has a codec), returning window to the peer in batches. */
@@ -220,7 +240,7 @@ export class Endpoint {
     n = Math.min(n, RX_WINDOW - this.credit);
     for (let i = 0; i < n; i++) {
       this.inflight -= this.sizes[this.sizeHead]!;
-      this.sizeHead = (this.sizeHead + 1) % RX_WINDOW;
+      this.sizeHead = (this.sizeHead + 1) % this.sizes.length;
     }
     this.credit += n;
     if (wasClosed && this.credit > 0 && this.inflight < TX_BYTE_WINDOW) this.onEvent?.(EndpointEvent.WRITABLE);

@@ -228,6 +228,10 @@ export class DataPlane implements EndpointOwner {
   private holdEarly(pid: number, type: number, flowId: number, payload: Buffer): void {
     const now = Date.now();
     this.expireEarly(now);
+    if (this.earlyBytes + payload.length > EARLY_MAX_BYTES) {
+      this.counters.earlyDropped++;
+      return;
+    }
     const key = earlyKey(pid, flowId);
     let e = this.early.get(key);
     if (!e) {
@@ -238,7 +242,7 @@ export class DataPlane implements EndpointOwner {
       e = { frames: [], since: now, bytes: 0 };
       this.early.set(key, e);
     }
-    if (e.frames.length >= RX_WINDOW || this.earlyBytes + payload.length > EARLY_MAX_BYTES) {
+    if (e.frames.length >= RX_WINDOW) {
       this.counters.earlyDropped++;
       return;
     }

@@ -137,6 +137,33 @@ describe('endpoint: sending and the credit window', () => {
     assert.equal(ep.canSend, false);
   });
 
+  it('accounts the bytes of each packet credited back, oldest first, across ring growth', () => {
+    const owner = new FakeOwner();
+    const ep = new Endpoint(1, 2, owner);
+    const sized = (i: number): Buffer => Buffer.alloc(1 + ((i * 7919) % 60000));
+    const bytes = (from: number, to: number): number => {
+      let b = 0;
+      for (let k = from; k < to; k++) b += sized(k).length;
+      return b;
+    };
+    let i = 0;
+    for (; i < 100; i++) ep.send(sized(i));
+    assert.equal(ep.txBytes, bytes(0, 100));
+    ep.addCredit(30); // the oldest 30 leave: the ring's head moves before it grows
+    assert.equal(ep.txBytes, bytes(30, 100));
+    for (; i < 300; i++) ep.send(sized(i));
+    assert.equal(ep.txBytes, bytes(30, 300));
+    for (let k = 30; k < 300; k += 27) {
+      ep.addCredit(Math.min(27, 300 - k));
+      assert.equal(ep.txBytes, bytes(Math.min(k + 27, 300), 300), `after crediting up to ${k + 27}`);
+    }
+    assert.equal(ep.txLength, 0);
+    // Nothing is left in flight: exactly a byte window of 1 MiB packets fits again.
+    let n = 0;
+    while (ep.send(Buffer.alloc(1 << 20))) n++;
+    assert.equal(n, TX_BYTE_WINDOW / (1 << 20));
+  });
+
   it('never lets credit grow the window beyond RX_WINDOW', () => {
     const owner = new FakeOwner();
     const ep = new Endpoint(1, 2, owner);
