@@ -45,6 +45,7 @@ const EOPNOTSUPP = 95;
 interface Libc {
   sendmmsg(fd: number, vec: bigint, n: number, flags: number): number;
   recvmmsg(fd: number, vec: bigint, n: number, flags: number, timeout: null): number;
+  setsockopt(fd: number, level: number, name: number, value: number[], len: number): number;
 }
 
 let libc: Libc | null | undefined;
@@ -61,6 +62,7 @@ function load(): Libc | null {
     libc = {
       sendmmsg: lib.func('int sendmmsg(int, void *, unsigned int, int)') as Libc['sendmmsg'],
       recvmmsg: lib.func('int recvmmsg(int, void *, unsigned int, int, void *)') as Libc['recvmmsg'],
+      setsockopt: lib.func('int setsockopt(int, int, int, const int *, unsigned int)') as Libc['setsockopt'],
     };
   } catch {
     libc = null;
@@ -220,7 +222,10 @@ export class Mmsg {
   static open(fd: number | undefined, slot: number, fallback: (data: Buffer, ip: string, port: number) => void, opts: { n?: number; gso?: boolean } = {}): Mmsg | undefined {
     const c = load();
     if (!c || fd === undefined || fd < 0) return undefined;
-    return new Mmsg(fd, c, opts.n ?? 64, slot, fallback, opts.gso ?? true);
+    // A kernel without UDP GSO (before 4.18) would ignore the control message
+    // and send a train as one datagram: ask it first (segment size 0 = none).
+    const gso = (opts.gso ?? true) && c.setsockopt(fd, SOL_UDP, UDP_SEGMENT, [0], 4) === 0;
+    return new Mmsg(fd, c, opts.n ?? 64, slot, fallback, gso);
   }
 
   /**

@@ -237,8 +237,9 @@ export class FlowAllocator {
   }
 
   async dealloc(flowId: number): Promise<void> {
-    await this.flows.get(flowId)?.ep?.whenDown(DEALLOC_DRAIN_MS);
+    // The flow as it is now: its id may be given to a new flow while this waits.
     const f = this.flows.get(flowId);
+    await f?.ep?.whenDown(DEALLOC_DRAIN_MS);
     if (f) this.forget(f);
     this.incoming.delete(flowId);
     if (f?.waiting) clearTimeout(f.waiting);
@@ -304,6 +305,8 @@ export class FlowAllocator {
     f.remoteLo = remote.lo;
     f.pendingIn = true;
     f.requestKey = key;
+    const stale = this.flows.get(f.eidLo);
+    if (stale) this.forget(stale); // irmd reused the id before our deallocation of it finished
     this.flows.set(f.eidLo, f);
     this.byRequest.set(key, f);
     this.requests.delete(key);

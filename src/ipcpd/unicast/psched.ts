@@ -128,6 +128,7 @@ export class PacketScheduler implements FlowEventSink {
       const set = this.ready[cube]!;
       for (const e of set) {
         let n = 0;
+        let unreadable = false;
         const flow = e.flow;
         try {
           for (let pkt = flow.tryRead(); pkt !== undefined; ) {
@@ -141,13 +142,13 @@ export class PacketScheduler implements FlowEventSink {
             pkt = flow.tryRead();
           }
         } catch {
-          /* down: checked below */
+          unreadable = true; // deallocated here (what is queued can no longer be read) or down
         }
         if (!e.live) continue; // removed by onPdu (set.delete done there)
         if (n >= BURST) continue; // more to do: stays ready
         set.delete(e);
         e.queued = false;
-        if (flow.closed && flow.rxQueueLength === 0) this.down(e);
+        if (flow.closed && (unreadable || flow.rxQueueLength === 0)) this.down(e);
         else if (!e.sink) this.watch(e);
       }
       if (set.size > 0) break; // still busy at this priority: lower cubes wait

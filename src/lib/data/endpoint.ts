@@ -3,7 +3,7 @@
  * send window, with credit-based flow control so that one slow flow never
  * blocks the others sharing the same connection.
  */
-import { DataType } from './frame.js';
+import { DataType, MAX_SDU } from './frame.js';
 import type { Link } from './link.js';
 import type { SduCodec } from '../crypt/path.js';
 
@@ -21,7 +21,8 @@ export const RX_WINDOW = 4096;
 export const TX_BYTE_WINDOW = 16 << 20;
 /** Hard bounds of a receive queue: a window, plus one more while a path hand-over is in progress. */
 const RX_LIMIT = 2 * RX_WINDOW;
-const RX_BYTE_LIMIT = 2 * TX_BYTE_WINDOW;
+/** A sender may go one packet past its byte window (checked before each), twice during a hand-over. */
+const RX_BYTE_LIMIT = 2 * (TX_BYTE_WINDOW + MAX_SDU);
 /** Credit is returned once this many packets were consumed (the most a sender's count is behind). */
 export const CREDIT_BATCH = 128;
 

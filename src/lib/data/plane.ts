@@ -26,6 +26,8 @@ const earlyKey = (pid: number, flowId: number): string => `${pid}:${flowId}`;
 const EARLY_MAX_FLOWS = 256;
 /** Bytes held as early frames, all flows together (anyone who can reach the socket can send them). */
 export const EARLY_MAX_BYTES = 8 << 20;
+/** What a held frame costs against EARLY_MAX_BYTES besides its payload (so empty ones are not free). */
+export const EARLY_FRAME_COST = 64;
 const EARLY_TTL_MS = 10000;
 /** Frames for a flow that ended here within this long are stale: dropped, never held as early. */
 const TOMBSTONE_TTL_MS = 30000;
@@ -228,7 +230,8 @@ export class DataPlane implements EndpointOwner {
   private holdEarly(pid: number, type: number, flowId: number, payload: Buffer): void {
     const now = Date.now();
     this.expireEarly(now);
-    if (this.earlyBytes + payload.length > EARLY_MAX_BYTES) {
+    const cost = payload.length + EARLY_FRAME_COST;
+    if (this.earlyBytes + cost > EARLY_MAX_BYTES) {
       this.counters.earlyDropped++;
       return;
     }
@@ -248,8 +251,8 @@ export class DataPlane implements EndpointOwner {
     }
     // The frame is a view into a read chunk of up to 64 KiB: a copy of its own keeps only its bytes.
     e.frames.push({ type, payload: Buffer.from(payload) });
-    e.bytes += payload.length;
-    this.earlyBytes += payload.length;
+    e.bytes += cost;
+    this.earlyBytes += cost;
   }
 
   /** Removes the early frames held for `key`, returning them. */

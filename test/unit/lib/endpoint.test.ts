@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CREDIT_BATCH, Endpoint, EndpointEvent, RX_WINDOW, TX_BYTE_WINDOW, type EndpointOwner } from '../../../src/lib/data/endpoint.js';
-import { DataType } from '../../../src/lib/data/frame.js';
+import { DataType, MAX_SDU } from '../../../src/lib/data/frame.js';
 import type { Link } from '../../../src/lib/data/link.js';
 
 interface Sent {
@@ -222,11 +222,11 @@ describe('endpoint: receiving', () => {
     assert.equal(ep.rxLength, 0);
   });
 
-  it('drops (and counts) packets beyond twice TX_BYTE_WINDOW queued, from a peer that ignores its window', () => {
+  it('drops (and counts) packets beyond two byte windows (and the packet each may go past) queued, from a peer that ignores its window', () => {
     const owner = new FakeOwner();
     const ep = new Endpoint(1, 2, owner);
     const big = Buffer.alloc(1 << 20);
-    const fit = (2 * TX_BYTE_WINDOW) / big.length;
+    const fit = (2 * (TX_BYTE_WINDOW + MAX_SDU)) / big.length;
     for (let i = 0; i < fit + 3; i++) ep.deliver(big);
     assert.equal(ep.rxLength, fit);
     assert.equal(ep.stats.dropped, 3);

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataPlane, EARLY_MAX_BYTES } from '../../../src/lib/data/plane.js';
+import { DataPlane, EARLY_FRAME_COST, EARLY_MAX_BYTES } from '../../../src/lib/data/plane.js';
 import { DataType, encodeDataFrame } from '../../../src/lib/data/frame.js';
 import { paths } from '../../../src/common/rundir.js';
 
@@ -41,7 +41,8 @@ describe('data plane: early frames', () => {
     sock.write(encodeDataFrame(DataType.HELLO, 0, hello));
 
     const size = 60_000;
-    const fits = Math.floor(EARLY_MAX_BYTES / size);
+    const cost = size + EARLY_FRAME_COST;
+    const fits = Math.floor(EARLY_MAX_BYTES / cost);
     const sent = fits + 5;
     for (let i = 0; i < sent; i++) {
       const p = Buffer.alloc(size, i & 0xff);
@@ -50,20 +51,20 @@ describe('data plane: early frames', () => {
     }
     // Flows 7 and 8 share the budget: fits - 1 frames for 7, the rest for 8 until it runs out.
     await until(() => plane.counters.earlyDropped === sent - fits, `${sent - fits} early frames dropped (${plane.counters.earlyDropped})`);
-    assert.equal(plane.earlyHeld, fits * size);
+    assert.equal(plane.earlyHeld, fits * cost);
     assert.ok(plane.earlyHeld <= EARLY_MAX_BYTES);
 
     const ep = plane.endpoint(7, process.pid);
     assert.equal(ep.rxLength, fits - 1);
     for (let i = 0; i < fits - 1; i++) assert.equal(ep.take()!.readUInt32BE(0), i);
-    assert.equal(plane.earlyHeld, size, 'what flow 8 holds is still counted');
+    assert.equal(plane.earlyHeld, cost, 'what flow 8 holds is still counted');
     const ep8 = plane.endpoint(8, process.pid);
     assert.equal(ep8.take()!.readUInt32BE(0), fits - 1);
     assert.equal(plane.earlyHeld, 0);
 
     // With the budget free again, new early frames are held again.
     sock.write(encodeDataFrame(DataType.DATA, 9, Buffer.from('late')));
-    await until(() => plane.earlyHeld === 4, 'the next early frame held');
+    await until(() => plane.earlyHeld === 4 + EARLY_FRAME_COST, 'the next early frame held');
     sock.destroy();
     await plane.close();
   });

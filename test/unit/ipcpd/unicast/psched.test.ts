@@ -68,3 +68,19 @@ test('a flow whose peer deallocates delivers what is queued, then onDown', async
   assert.deepEqual(got, [1, 2]);
   assert.equal(downs, 1);
 });
+
+test('a flow deallocated here with SDUs still queued ends too (they can no longer be read)', async () => {
+  const s = new PacketScheduler();
+  const got: number[] = [];
+  let downs = 0;
+  const { f, ep } = flow(5);
+  s.add(f, QosCube.BE, (p) => got.push(p[0]!), () => downs++);
+  await turn();
+  ep.deliver(Buffer.from([1]));
+  const gone = f.dealloc(); // before the scheduler's turn: the SDU stays queued
+  await gone;
+  await turn();
+  assert.equal(downs, 1);
+  assert.equal(s.size, 0);
+  assert.deepEqual(got, []);
+});
