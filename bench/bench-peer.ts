@@ -18,7 +18,7 @@ import type { Flow, Process } from '../src/lib/index.js';
 const lib = async (): Promise<typeof import('../src/lib/index.js')> => import('../src/lib/index.js');
 
 export interface PeerArgs {
-  role: 'o7s-server' | 'o7s-client' | 'raw-server' | 'raw-client' | 'raw-relay' | 'udp-server' | 'udp-client';
+  role: 'o7s-server' | 'o7s-client' | 'raw-server' | 'raw-client' | 'raw-relay' | 'udp-server' | 'udp-client' | 'udp-relay';
   /** echo/ping: round trips; sink/flood: one-way packets; recv/send: goodput of a fixed transfer. */
   mode: 'echo' | 'sink' | 'ping' | 'flood' | 'recv' | 'send';
   size: number;
@@ -35,6 +35,9 @@ export interface PeerArgs {
   ip?: string;
   port?: number;
   bindIp?: string;
+  /** udp relay: where its datagrams go (the other relay). */
+  peerIp?: string;
+  peerPort?: number;
   /**
    * flood/sink: a u32 BE sequence number at the start of each packet; the
    * sink then also reports how many were sent during its window (for the
@@ -696,6 +699,38 @@ async function udpClient(): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * An ideal udp IPCP: one end of a raw chain of the udp4 flow's shape
+ * (client → relay → UDP → relay → server). Binds ip:port; every frame read
+ * from its Unix socket (accepted on `path`, or connected to `to`) leaves as
+ * one datagram to peerIp:peerPort, and every datagram is written as it is
+ * to the Unix socket.
+ */
+async function udpRelay(): Promise<void> {
+  const sock = await udpSocket(args.port!, args.ip!);
+  const port = args.peerPort!;
+  const ip = args.peerIp!;
+  let unix: net.Socket | undefined;
+  const attach = (s: net.Socket): void => {
+    unix = s;
+    s.on('error', () => {});
+    s.on('data', framer((buf, start, end) => sock.send(buf.subarray(start, end), port, ip)));
+  };
+  sock.on('message', (msg) => unix?.write(msg));
+  if (args.path) await serveUntilStopped(net.createServer(attach), args.path);
+  const up = net.createConnection(args.to!);
+  await new Promise<void>((res, rej) => {
+    up.once('connect', () => res());
+    up.once('error', rej);
+  });
+  attach(up);
+  emit({ ev: 'ready', pid: process.pid });
+  await stopped;
+  up.destroy();
+  sock.close();
+  process.exit(0);
+}
+
 const roles = {
   'o7s-server': o7sServer,
   'o7s-client': o7sClient,
@@ -704,6 +739,7 @@ const roles = {
   'raw-relay': rawRelay,
   'udp-server': udpServer,
   'udp-client': udpClient,
+  'udp-relay': udpRelay,
 };
 const fn = roles[args.role];
 if (!fn) {

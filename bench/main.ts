@@ -372,6 +372,36 @@ async function udpRawOnce(pair: UdpPair, f: Figure): Promise<Sample> {
   }
 }
 
+/**
+ * The udp4 flow's shape without o7s in it: raw client → relay → UDP → relay
+ * → raw server (Unix sockets at both ends, dgram between the relays, on the
+ * raw addresses), each relay an ideal udp IPCP that only forwards.
+ */
+async function udpChainOnce(pair: UdpPair, f: Figure): Promise<Sample> {
+  const dir = tempDir(mkdtempSync(join(tmpdir(), 'o7s-bench-chain-')));
+  const srvPath = join(dir, 'server.sock');
+  const relayPath = join(dir, 'relay.sock');
+  const server = peer(`raw server (${f.name} chain)`, { role: 'raw-server', path: srvPath, ...peerArgs(f.kind, f.size, true) });
+  let far: Child | undefined;
+  let near: Child | undefined;
+  let client: Child | undefined;
+  const udp = (ip: string, peerIp: string) => ({ ip, port: pair.port, peerIp, peerPort: pair.port });
+  try {
+    await server.event('ready', STEP_MS);
+    far = peer(`udp relay s (${f.name} chain)`, { role: 'udp-relay', to: srvPath, ...udp(pair.rawServerIp, pair.rawClientIp), ...peerArgs(f.kind, f.size, true) });
+    await far.event('ready', STEP_MS);
+    near = peer(`udp relay c (${f.name} chain)`, { role: 'udp-relay', path: relayPath, ...udp(pair.rawClientIp, pair.rawServerIp), ...peerArgs(f.kind, f.size, true) });
+    await near.event('ready', STEP_MS);
+    client = peer(`raw client (${f.name} chain)`, { role: 'raw-client', path: relayPath, ...peerArgs(f.kind, f.size, false) });
+    const cpu = cpuWatch(client, { client: client.pid, 'relay-c': near.pid, 'relay-s': far.pid, server: server.pid });
+    return sampleOf(f.kind, await result(client, server, STEP_MS + 10000), cpu());
+  } finally {
+    await Promise.all([client?.stop(2000, 'SIGKILL'), near?.stop(2000, 'SIGKILL'), far?.stop(2000, 'SIGKILL'), server.stop(2000, 'SIGKILL')]);
+    strays(client, near, far, server);
+    removeDir(dir);
+  }
+}
+
 /** Best of the rounds: lowest RTT, highest rate. */
 function best(kind: Kind, s: Sample[]): Sample {
   return s.reduce((a, b) => (kind === 'rtt' ? (b.value < a.value ? b : a) : b.value > a.value ? b : a));
@@ -438,6 +468,8 @@ interface Bed {
   readonly healthy: boolean;
   o7s(f: Figure): Promise<Sample>;
   raw(f: Figure, relay?: boolean): Promise<Sample>;
+  /** The raw chain of the udp4 flow's shape (udp4 RTT figures). */
+  chain?(f: Figure): Promise<Sample>;
   /** Why it is unhealthy (one line). */
   gone(): string;
   /** The tail of the irmd logs. */
@@ -502,6 +534,7 @@ function udpBedOn(pair: UdpPair, what: string): Bed {
     },
     o7s: (f) => (f.path === 'frct' ? goodputOnce(pair, f, 'data') : udpO7sOnce(pair, f)),
     raw: (f) => (f.path === 'frct' ? goodputOnce(pair, f, 'raw') : udpRawOnce(pair, f)),
+    chain: (f) => udpChainOnce(pair, f),
     gone: () => `an irmd or ipcpd-udp4 is gone (server irmd exit ${exitOf(pair.server)}, client irmd exit ${exitOf(pair.client)})`,
     tails: () => `--- server irmd log (tail) ---\n${tail(pair.server.log)}\n--- client irmd log (tail) ---\n${tail(pair.client.log)}`,
     logs: () => `--- server irmd log ---\n${pair.server.log}\n--- client irmd log ---\n${pair.client.log}\n---`,
@@ -513,6 +546,7 @@ async function measure(bed: Bed, f: Figure): Promise<Row[]> {
   const unit = unitOf(f.kind);
   const target = targetOf(f);
   const withRelay = opts.relay && f.path === 'local';
+  const withChain = f.path === 'udp4' && f.kind === 'rtt' && bed.chain !== undefined;
   const os: Sample[] = [];
   const bs: Sample[] = [];
   const rs: Sample[] = [];
@@ -521,6 +555,7 @@ async function measure(bed: Bed, f: Figure): Promise<Row[]> {
       os.push(await bed.o7s(f));
       bs.push(await bed.raw(f));
       if (withRelay) rs.push(await bed.raw(f, true));
+      if (withChain) rs.push(await bed.chain!(f));
     }
   } catch (e) {
     let error = e instanceof Error ? e.message : String(e);
@@ -534,6 +569,10 @@ async function measure(bed: Bed, f: Figure): Promise<Row[]> {
   if (withRelay) {
     const r = best(f.kind, rs);
     rows.push({ name: `${f.name}/relay`, o7s: o.value, baseline: r.value, unit, ratio: o.value / r.value, note: `relay ${cpuNote(r)}`, info: true, kind: f.kind, target });
+  }
+  if (withChain) {
+    const r = best(f.kind, rs);
+    rows.push({ name: `${f.name}/chain`, o7s: o.value, baseline: r.value, unit, ratio: o.value / r.value, note: `raw chain of the same shape: ${cpuNote(r)}`, info: true, kind: f.kind, target });
   }
   return rows;
 }
