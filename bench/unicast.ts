@@ -369,6 +369,42 @@ async function flowOnce(line: Line, sz: Sizes, layer: 'uni' | 'udp', dst: number
   }
 }
 
+/**
+ * The 1-hop unicast flow's shape without o7s in it: raw client → relay →
+ * relay → UDP → relay → relay → raw server, a Node process per IPCP that
+ * only forwards (`raw-relay` for a unicast IPCP, `udp-relay` for a udp4 one),
+ * on two more addresses of the line's network and its port. The RTT a
+ * layer of processes would have if its IPCPs did no work.
+ */
+async function chainOnce(line: Line, sz: Sizes): Promise<Sample> {
+  const dir = tempDir(mkdtempSync(join(tmpdir(), 'o7s-bench-unichain-')));
+  const net = line.nodes[0]!.ip.replace(/\.\d+$/, '');
+  const [ipC, ipS] = [`${net}.11`, `${net}.12`];
+  const at = (n: string): string => join(dir, `${n}.sock`);
+  const args = (server: boolean): Omit<PeerArgs, 'role'> => peerArgs(sz, 'rtt', RTT_SIZE, server);
+  const started: Child[] = [];
+  const start = async (name: string, a: PeerArgs): Promise<Child> => {
+    const c = peer(`${name} (unicast chain)`, a);
+    started.push(c);
+    await c.event('ready', STEP_MS);
+    return c;
+  };
+  try {
+    await start('raw server', { role: 'raw-server', path: at('server'), ...args(true) });
+    await start('uni relay s', { role: 'raw-relay', path: at('uni-s'), to: at('server'), ...args(true) });
+    await start('udp relay s', { role: 'udp-relay', to: at('uni-s'), ip: ipS, port: line.port, peerIp: ipC, peerPort: line.port, ...args(true) });
+    await start('udp relay c', { role: 'udp-relay', path: at('udp-c'), ip: ipC, port: line.port, peerIp: ipS, peerPort: line.port, ...args(true) });
+    await start('uni relay c', { role: 'raw-relay', path: at('uni-c'), to: at('udp-c'), ...args(true) });
+    const client = peer('raw client (unicast chain)', { role: 'raw-client', path: at('uni-c'), ...args(false) });
+    started.push(client);
+    const r = await result(client, started[0]!, STEP_MS + 10000);
+    return { value: Number(r.median), detail: r, cpu: {} };
+  } finally {
+    await Promise.all(started.map((c) => c.stop(2000, 'SIGKILL')));
+    removeDir(dir);
+  }
+}
+
 // ------------------------------------------------------------------ figures
 
 const fmtV = (v: number, unit: string): string => (unit === 'pkt/s' ? (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`) : v.toFixed(1));
@@ -461,6 +497,13 @@ export async function unicastBench(opts: UnicastBenchOptions = {}): Promise<Unic
           const row: UnicastRow = { name, o7s: p.o.value, baseline: p.b.value, unit: 'us', ratio: p.o.value / p.b.value, note: `uni ${rttNote(p.o)} | udp ${rttNote(p.b)}`, kind: 'rtt', target: targetOf(name) };
           if (dst === 3) row.info = true;
           emit(row);
+        }
+        if (dst === 1 && want(name)) {
+          // The same shape with relays that only forward: what the processes cost by themselves.
+          const cs: Sample[] = [];
+          for (let r = 0; r < rounds; r++) cs.push(await chainOnce(line, sz));
+          const c = best('rtt', cs);
+          emit({ name: `${name}/chain`, o7s: p.o.value, baseline: c.value, unit: 'us', ratio: p.o.value / c.value, note: `against a raw chain of the same shape (client, 4 forwarding relays, server): p10 ${Number(c.detail.p10).toFixed(0)} p90 ${Number(c.detail.p90).toFixed(0)}`, kind: 'rtt', target: TARGET.rtt1, info: true });
         }
       } catch (e) {
         if (want(name)) emit(failRow(name, e instanceof Error ? e.message : String(e)));
