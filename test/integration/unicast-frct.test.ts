@@ -20,7 +20,7 @@ test('20 MB of qos.data across a 3-system unicast layer over udp4 with 10% loss,
     await net.converged();
     await net.register('z', 'sink');
     await net.sys('z').irm(['bind', 'process', String(process.pid), 'name', 'sink']);
-    await net.resolvable('x', 'sink', 30000); // DHT messages are lost too
+    await net.resolvable('x', 'sink', 60000); // DHT messages are lost too (19% over two hops)
     const total = MB * 1024 * 1024;
     const t = await reliableTransfer(client, server, 'sink', total);
     assert.equal(t.received, total, 'every byte arrived');

@@ -57,6 +57,8 @@
  *    (DHT_R_PING, defined but unused in the reference) is removed and the most
  *    recently seen replacement takes its place. The reference never drops a
  *    contact, so a node that leaves stays in tables for ever.
+ *  - A table that empties (its last contact failed) asks the bootstrap peer
+ *    again at once, rather than at the next contact check (minutes away).
  *  - After a bootstrap FIND_NODE was sent, it is re-sent every 2 s until the
  *    peer answers (the reference waits for the next contact check, 450 s
  *    with defaults). The answer starts the Kademlia join: a lookup of our
@@ -680,7 +682,11 @@ export class Dht {
   private onTimeout(p: Pending): void {
     if (this.pending.get(p.cookie) !== p) return;
     this.pending.delete(p.cookie);
-    if (this.table.failed(p.addr)) this.log.dbg(`Contact ${p.addr} removed: no answers.`);
+    if (this.table.failed(p.addr)) {
+      this.log.dbg(`Contact ${p.addr} removed: no answers.`);
+      // On a lossy layer the last contacts can go this way: ask the peer at once, not at the next check.
+      this.checkContacts();
+    }
     const l = p.lookup;
     const c = p.cand;
     if (!l || !c || l.done) return;

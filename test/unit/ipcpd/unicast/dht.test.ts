@@ -429,6 +429,25 @@ test('malformed and unmatched messages are dropped and counted, the sender is no
   r.dht.stop();
 });
 
+test('a table that loses its last contact asks the bootstrap peer again at once', async () => {
+  const r = rig();
+  const PEER = 77;
+  r.dht.start(PEER);
+  r.clock.advance(1);
+  const cookieOf = (m: DhtMessage): bigint | undefined => ('cookie' in m ? m.cookie : undefined);
+  const magic = cookieOf(r.out[0]!.msg)!;
+  r.dht.receive(encodeDhtMsg({ code: DhtCode.FIND_NODE_RSP, src: { id: fakeId(0x44), addr: PEER }, cookie: magic, key: r.dht.id, contacts: [] }));
+  assert.deepEqual(r.dht.snapshot().contacts.map((c) => c.addr), [PEER]);
+  // The peer goes silent: requests to it time out until it is dropped...
+  const askedAgain = (): number => r.out.filter((o, i) => i > 0 && cookieOf(o.msg) === magic).length;
+  for (let i = 0; i < 4 && r.dht.snapshot().contacts.length > 0; i++) await until(r.clock, r.dht.query(nameHash(`q${i}`)));
+  assert.deepEqual(r.dht.snapshot().contacts, [], 'the silent peer was dropped');
+  // ...and the bootstrap FIND_NODE went out again right then (the periodic check is minutes away).
+  assert.equal(askedAgain(), 1);
+  assert.ok(r.out.at(-1)!.to === PEER && cookieOf(r.out.at(-1)!.msg) === magic);
+  r.dht.stop();
+});
+
 test('query fails after 2 s when nobody answers; a contact failing twice is dropped', async () => {
   const r = rig();
   r.dht.start();
