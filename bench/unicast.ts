@@ -580,7 +580,12 @@ export async function unicastBench(opts: UnicastBenchOptions = {}): Promise<Unic
     await line.stop();
   }
   // The per-hop row after the two it is computed from, in the order of UNICAST_FIGURES.
-  rows.sort((a, b) => UNICAST_FIGURES.indexOf(a.name as (typeof UNICAST_FIGURES)[number]) - UNICAST_FIGURES.indexOf(b.name as (typeof UNICAST_FIGURES)[number]));
+  // An info row `<figure>/<what>` goes right after its figure.
+  const rank = (name: string): number => {
+    const [base, extra] = name.split('/');
+    return UNICAST_FIGURES.indexOf(base as (typeof UNICAST_FIGURES)[number]) + (extra ? 0.5 : 0);
+  };
+  rows.sort((a, b) => rank(a.name) - rank(b.name));
   return rows;
 }
 
