@@ -15,7 +15,7 @@ import type { PeerArgs } from './bench-peer.js';
 import { Child, cpuNs, killAll, removeDir, tempDir, udpDrops } from './proc.js';
 import { BIN, BenchSystem, NAME_DIRECT, NAME_LOCAL, NAME_UDP, UdpPair, snapshot } from './system.js';
 import { oapBench } from './oap.js';
-import { peer, result, type Kind, type Row } from './common.js';
+import { fmt, peer, result, table, type Kind, type Row } from './common.js';
 import { UNICAST_FIGURES, unicastBench } from './unicast.js';
 
 type Path = 'local' | 'direct' | 'udp4' | 'frct';
@@ -407,18 +407,6 @@ function best(kind: Kind, s: Sample[]): Sample {
   return s.reduce((a, b) => (kind === 'rtt' ? (b.value < a.value ? b : a) : b.value > a.value ? b : a));
 }
 
-function met(kind: Kind, target: number, ratio: number | null): boolean {
-  if (ratio === null || !Number.isFinite(ratio)) return false;
-  return kind === 'rtt' ? ratio <= target : ratio >= target;
-}
-
-function fmt(v: number | null, unit: string): string {
-  if (v === null || !Number.isFinite(v)) return '-';
-  if (unit === 'Mb/s') return v.toFixed(1);
-  if (unit === 'pkt/s') return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`;
-  return v.toFixed(1);
-}
-
 function cpuNote(s: Sample): string {
   const parts = Object.entries(s.cpu).map(([k, us]) => `${k} ${us.toFixed(us < 10 ? 2 : 1)}`);
   return parts.length ? `cpu us/${'n' in s.detail ? 'rtt' : 'pkt'}: ${parts.join(' ')}` : '';
@@ -575,23 +563,6 @@ async function measure(bed: Bed, f: Figure): Promise<Row[]> {
     rows.push({ name: `${f.name}/chain`, o7s: o.value, baseline: r.value, unit, ratio: o.value / r.value, note: `raw chain of the same shape: ${cpuNote(r)}`, info: true, kind: f.kind, target });
   }
   return rows;
-}
-
-function table(rows: Row[]): string {
-  const head = ['figure', 'o7s', 'baseline', 'unit', 'ratio', 'target', 'met'];
-  const body = rows.map((r) => {
-    const target = r.info ? 'info' : r.kind === 'rtt' ? `<= ${r.target}` : `>= ${r.target}`;
-    const ok = r.error ? 'ERROR' : r.info ? '' : met(r.kind, r.target, r.ratio) ? 'yes' : 'NO';
-    return [r.name, fmt(r.o7s, r.unit), fmt(r.baseline, r.unit), r.unit, r.ratio === null ? '-' : r.ratio.toFixed(2), target, ok];
-  });
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
-  for (const r of rows) {
-    if (r.note) out.push(`  ${r.name}: ${r.note}`);
-    if (r.error) out.push(`  ${r.name}: ERROR ${r.error.split('\n').slice(0, 40).join('\n    ')}`);
-  }
-  return out.join('\n');
 }
 
 async function main(): Promise<number> {

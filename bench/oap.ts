@@ -49,7 +49,7 @@ import { createTestCa, writeCredentials, writeEncConf } from '../src/irmd/oap/te
 import { KEXES } from '../src/lib/crypt/nid.js';
 import { Child, removeDir, tempDir } from './proc.js';
 import { BIN, BenchSystem, NAME_LOCAL, snapshot } from './system.js';
-import type { Row } from './common.js';
+import { standaloneOptions, table, type Row } from './common.js';
 
 /** A figure, in the bench's Row shape. */
 export type OapRow = Row;
@@ -92,12 +92,6 @@ export function oapFigureNames(): string[] {
     ...OTHER_KEXES.map((k) => `oap.alloc.kex.${k}`),
     ...CIPHERS.map((c) => `oap.goodput.${c}`),
   ];
-}
-
-/** Whether a row meets its target (as bench/main.ts decides). */
-export function oapMet(r: OapRow): boolean {
-  if (r.ratio === null || !Number.isFinite(r.ratio)) return false;
-  return r.kind === 'rtt' ? r.ratio <= r.target : r.ratio >= r.target;
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -472,23 +466,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && sin
     process.exit(1);
   });
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const argv = process.argv.slice(2);
-  const o: OapBenchOptions = { quick: argv.includes('--quick'), json: argv.includes('--json') };
-  const oi = argv.indexOf('--only');
-  if (oi >= 0 && argv[oi + 1]) o.only = new RegExp(argv[oi + 1]!);
-  const ri = argv.indexOf('--rounds');
-  if (ri >= 0 && argv[ri + 1]) o.rounds = Number(argv[ri + 1]);
+  const o: OapBenchOptions = standaloneOptions(process.argv.slice(2));
   snapshot();
   oapBench(o).then(
     (rows) => {
-      const v = (x: number | null, unit: string): string => (x === null ? '-' : x.toFixed(unit === 'ms' ? 2 : 1));
-      for (const r of rows) {
-        const target = r.info ? 'info' : r.kind === 'rtt' ? `<= ${r.target}` : `>= ${r.target}`;
-        const verdict = r.error ? 'ERROR' : r.info ? '' : oapMet(r) ? 'yes' : 'NO';
-        process.stderr.write(
-          `${r.name.padEnd(30)} ${v(r.o7s, r.unit).padStart(8)} ${v(r.baseline, r.unit).padStart(8)} ${r.unit.padEnd(5)} ${(r.ratio === null ? '-' : r.ratio.toFixed(2)).padStart(5)} ${target.padStart(6)} ${verdict.padStart(5)}  ${r.error ?? r.note}\n`,
-        );
-      }
+      const text = table(rows);
+      if (o.json) process.stderr.write(`${text}\n`);
+      else process.stdout.write(`${text}\n`);
       process.exit(rows.some((r) => r.error) ? 1 : 0);
     },
     (e: unknown) => {

@@ -32,7 +32,7 @@ import { HashAlgo, hashName } from '../src/common/hash.js';
 import type { PeerArgs } from './bench-peer.js';
 import { Child, adopt, alive, cpuNs, killAll, removeDir, tempDir, udpDrops } from './proc.js';
 import { BIN, BenchSystem, snapshot } from './system.js';
-import { peer, result, type Row } from './common.js';
+import { fmt, peer, result, standaloneOptions, table, type Row } from './common.js';
 
 type Kind = 'rtt' | 'pps';
 
@@ -407,7 +407,6 @@ async function chainOnce(line: Line, sz: Sizes): Promise<Sample> {
 
 // ------------------------------------------------------------------ figures
 
-const fmtV = (v: number, unit: string): string => (unit === 'pkt/s' ? (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`) : v.toFixed(1));
 
 function cpuNote(s: Sample, unit: string): string {
   const parts = Object.entries(s.cpu).map(([k, us]) => `${k} ${us.toFixed(us < 10 ? 2 : 1)}`);
@@ -423,7 +422,7 @@ function ppsNote(s: Sample): string {
   const sent = Number(d.sent);
   const lost = sent - Number(d.packets);
   const where = [s.drops, d.sockDrops !== undefined ? `~${String(d.sockDrops)} in the receiving UDP socket` : ''].filter(Boolean).join(', ');
-  return `sent ${fmtV(sent / Number(d.secs), 'pkt/s')}/s, lost ${(Number(d.loss) * 100).toFixed(1)}% (${lost} of ${sent}${where ? `; ${where}` : ''}); ${cpuNote(s, 'pkt')}`;
+  return `sent ${fmt(sent / Number(d.secs), 'pkt/s')}/s, lost ${(Number(d.loss) * 100).toFixed(1)}% (${lost} of ${sent}${where ? `; ${where}` : ''}); ${cpuNote(s, 'pkt')}`;
 }
 
 const best = (kind: Kind, xs: Sample[]): Sample => xs.reduce((a, b) => (kind === 'rtt' ? (b.value < a.value ? b : a) : b.value > a.value ? b : a));
@@ -552,7 +551,7 @@ export async function unicastBench(opts: UnicastBenchOptions = {}): Promise<Unic
             baseline: TRANSIT_TARGET_PPS,
             unit: 'pkt/s',
             ratio: fwd / TRANSIT_TARGET_PPS,
-            note: `forwarded by s2's unicast IPCP, flood s1 -> s3 (the baseline column is the absolute target); end to end: received ${fmtV(t.value, 'pkt/s')}/s, ${ppsNote(t)}`,
+            note: `forwarded by s2's unicast IPCP, flood s1 -> s3 (the baseline column is the absolute target); end to end: received ${fmt(t.value, 'pkt/s')}/s, ${ppsNote(t)}`,
             kind: 'pps',
             target: TARGET.transit,
           });
@@ -597,32 +596,9 @@ function targetOf(name: string): number {
   return 0;
 }
 
-/** The table of the standalone run (bench/main.ts prints its own). */
-function table(rows: UnicastRow[]): string {
-  const head = ['figure', 'o7s', 'baseline', 'unit', 'ratio', 'target', 'met'];
-  const body = rows.map((r) => {
-    const ok = r.error ? 'ERROR' : r.info ? '' : r.ratio === null ? 'NO' : (r.kind === 'rtt' ? r.ratio <= r.target : r.ratio >= r.target) ? 'yes' : 'NO';
-    const v = (x: number | null): string => (x === null ? '-' : fmtV(x, r.unit));
-    return [r.name, v(r.o7s), v(r.baseline), r.unit, r.ratio === null ? '-' : r.ratio.toFixed(2), r.info ? 'info' : `${r.kind === 'rtt' ? '<=' : '>='} ${r.target}`, ok];
-  });
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const ln = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  const out = [ln(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(ln)];
-  for (const r of rows) {
-    if (r.note) out.push(`  ${r.name}: ${r.note}`);
-    if (r.error) out.push(`  ${r.name}: ERROR ${r.error.split('\n').slice(0, 40).join('\n    ')}`);
-  }
-  return out.join('\n');
-}
-
 // Standalone: node dist/bench/unicast.js [--quick] [--json] [--only REGEX] [--rounds N]
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const argv = process.argv.slice(2);
-  const o: UnicastBenchOptions = { quick: argv.includes('--quick'), json: argv.includes('--json') };
-  const oi = argv.indexOf('--only');
-  if (oi >= 0 && argv[oi + 1]) o.only = new RegExp(argv[oi + 1]!);
-  const ri = argv.indexOf('--rounds');
-  if (ri >= 0 && argv[ri + 1]) o.rounds = Number(argv[ri + 1]);
+  const o: UnicastBenchOptions = standaloneOptions(process.argv.slice(2));
   const t0 = Date.now();
   snapshot();
   unicastBench(o).then(

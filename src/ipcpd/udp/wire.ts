@@ -5,11 +5,13 @@
  * OAP piggyback), any other eid is the receiver's flow and the rest one SDU.
  */
 import type { QosSpec } from '../../lib/qos.js';
+import { readQos, writeQos, type QosLayout } from '../../lib/qos-wire.js';
 
 export const EID_LEN = 4;
 export const MGMT_LEN = 47;
 export const HASH_LEN = 16;
 export const MgmtCode = { FLOW_REQ: 1, FLOW_REPLY: 2 } as const;
+const QOS_AT: QosLayout = { bandwidth: 16, delay: 24, loss: 28, ber: 32, maxGap: 36, timeout: 40, availability: 45, inOrder: 46 };
 
 /** Largest SDU in one datagram (the reference's limits). */
 export const MAX_SDU_V4 = 8980;
@@ -39,16 +41,7 @@ function header(code: number, sEid: number, dEid: number, response: number, q: Q
   b.writeUInt32BE(sEid >>> 0, 4);
   b.writeUInt32BE(dEid >>> 0, 8);
   b.writeInt32BE(response | 0, 12);
-  if (q) {
-    b.writeBigUInt64BE(BigInt.asUintN(64, q.bandwidth), 16);
-    b.writeUInt32BE(q.delay >>> 0, 24);
-    b.writeUInt32BE(q.loss >>> 0, 28);
-    b.writeUInt32BE(q.ber >>> 0, 32);
-    b.writeUInt32BE(q.maxGap >>> 0, 36);
-    b.writeUInt32BE(q.timeout >>> 0, 40);
-    b[45] = q.availability & 0xff;
-    b[46] = q.inOrder & 0xff;
-  }
+  if (q) writeQos(b, QOS_AT, q);
   b[44] = code;
   return b;
 }
@@ -78,16 +71,7 @@ export function decodeMgmt(b: Buffer): MgmtMsg | string {
     return {
       code,
       sEid,
-      qos: {
-        bandwidth: b.readBigUInt64BE(16),
-        delay: b.readUInt32BE(24),
-        loss: b.readUInt32BE(28),
-        ber: b.readUInt32BE(32),
-        maxGap: b.readUInt32BE(36),
-        timeout: b.readUInt32BE(40),
-        availability: b[45]!,
-        inOrder: b[46]!,
-      },
+      qos: readQos(b, QOS_AT),
       hash: b.subarray(MGMT_LEN, MGMT_LEN + HASH_LEN),
       pk: b.subarray(MGMT_LEN + HASH_LEN),
     };

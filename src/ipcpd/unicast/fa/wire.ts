@@ -10,11 +10,13 @@
  */
 import { fail } from '../../../common/errors.js';
 import type { QosSpec } from '../../../lib/qos.js';
+import { readQos, writeQos, type QosLayout } from '../../../lib/qos-wire.js';
 
 export const FA_HDR_LEN = 61;
 /** Receivers drop FA messages longer than this. */
 export const FA_MAX_LEN = 2048;
 export const FaCode = { FLOW_REQ: 0, FLOW_REPLY: 1, FLOW_UPDATE: 2 } as const;
+const QOS_AT: QosLayout = { bandwidth: 24, delay: 36, loss: 40, ber: 44, maxGap: 48, timeout: 52, availability: 59, inOrder: 60 };
 
 export type FaCode = (typeof FaCode)[keyof typeof FaCode];
 
@@ -77,17 +79,7 @@ export function encodeFa(m: FaMsg): Buffer {
   b.writeBigUInt64BE(u64(m.rEid, 'r_eid'), 8);
   b.writeBigUInt64BE(u64(m.sEid, 's_eid'), 16);
   b.writeInt32BE(m.response, 32);
-  const q = m.qos;
-  if (q) {
-    b.writeBigUInt64BE(BigInt.asUintN(64, q.bandwidth), 24);
-    b.writeUInt32BE(q.delay >>> 0, 36);
-    b.writeUInt32BE(q.loss >>> 0, 40);
-    b.writeUInt32BE(q.ber >>> 0, 44);
-    b.writeUInt32BE(q.maxGap >>> 0, 48);
-    b.writeUInt32BE(q.timeout >>> 0, 52);
-    b[59] = q.availability & 0xff;
-    b[60] = q.inOrder & 0xff;
-  }
+  if (m.qos) writeQos(b, QOS_AT, m.qos);
   b.writeUInt16BE(m.ece, 56);
   b[58] = m.code;
   b.set(hash, FA_HDR_LEN);
@@ -143,16 +135,7 @@ export function decodeFa(bytes: Uint8Array, hashLen: number): FaMsg | string {
     pk: undefined,
   };
   if (code === FaCode.FLOW_REQ) {
-    m.qos = {
-      bandwidth: b.readBigUInt64BE(24),
-      delay: b.readUInt32BE(36),
-      loss: b.readUInt32BE(40),
-      ber: b.readUInt32BE(44),
-      maxGap: b.readUInt32BE(48),
-      timeout: b.readUInt32BE(52),
-      availability: b[59]!,
-      inOrder: b[60]!,
-    };
+    m.qos = readQos(b, QOS_AT);
     m.hash = bytes.subarray(FA_HDR_LEN, FA_HDR_LEN + hashLen);
     m.pk = bytes.subarray(FA_HDR_LEN + hashLen);
   } else if (code === FaCode.FLOW_REPLY) {
