@@ -95,6 +95,8 @@ class Slots {
   private readonly nameOff: number;
   private readonly ctlOff: number;
   private readonly hdrOff: number;
+  /** Header m is message m alone, unsegmented (as made): most flushes need not write it again. */
+  private readonly plain: Uint8Array;
   /** Keeps the native block alive. */
   private readonly mem: unknown;
 
@@ -113,6 +115,7 @@ class Slots {
     this.nameOff = this.iovOff + n * IOV;
     this.ctlOff = this.nameOff + n * NAME;
     this.hdrOff = this.ctlOff + n * CTL;
+    this.plain = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const iov = this.iovOff + i * IOV;
       const ctl = this.ctlOff + i * CTL;
@@ -139,6 +142,9 @@ class Slots {
    * `seg` bytes (UDP_SEGMENT), else one datagram.
    */
   message(m: number, first: number, count: number, seg: number): void {
+    const plain = first === m && count === 1 && seg === 0;
+    if (plain && this.plain[m]) return;
+    this.plain[m] = plain ? 1 : 0;
     const h = this.hdrOff + m * HDR;
     this.ptr(h, this.base + this.nameOff + first * NAME); // msg_name
     this.buf.writeUInt32LE(NAME, h + 8); // msg_namelen

@@ -10,7 +10,7 @@ import type { Flow } from '../../lib/api.js';
 import type { QosCube } from '../../lib/qos.js';
 import type { Logger } from '../../common/log.js';
 import { fail } from '../../common/errors.js';
-import { decodePci, pciLen, writePci, type Pci, type PciConfig } from './dt/pci.js';
+import { EID_FIRST_FLOW, decodePci, pciLen, writePci, type Pci, type PciConfig } from './dt/pci.js';
 import type { Pff } from './pff/index.js';
 import type { CaPolicy } from './ca/index.js';
 import { PacketScheduler } from './psched.js';
@@ -31,8 +31,6 @@ const SCRATCH_MAX = 65536;
 /** How long a held PDU waits for the next hop's window (ms). */
 const HELD_WRITE_MS = 2000;
 
-/** Endpoint ids below this are the IPCP's own components. */
-export const EID_FIRST_FLOW = 64;
 
 export interface Pdu {
   /** The SDU (a view into the received PDU). */
@@ -93,7 +91,6 @@ export interface DtInit {
 
 export class Dt {
   private readonly neighbours = new Map<number, Neighbour>();
-  private readonly byFlow = new Map<Flow, Neighbour>();
   private readonly sched = new PacketScheduler();
   private readonly components: (((pdu: Pdu) => void) | undefined)[] = [];
   /** PDUs for N+1 flows (eid >= 64): the flow allocator. */
@@ -146,22 +143,14 @@ export class Dt {
     flow.writeTimeout ??= HELD_WRITE_MS;
     const n: Neighbour = { addr, flow: flow as Neighbour['flow'], cube, held: false, waiters: [], initiator };
     this.neighbours.set(addr, n);
-    this.byFlow.set(flow, n);
     if (old) this.dropConn(old, false);
     this.sched.add(flow, cube, (pdu) => this.receive(pdu), () => this.dropConn(n, true));
     this.init.log.info(`DT connection with ${addr} up.`);
     this.onNeighbour(addr, true);
   }
 
-  /** Closes the DT connection to `addr`. */
-  removeConn(addr: number): void {
-    const n = this.neighbours.get(addr);
-    if (n) this.dropConn(n, true);
-  }
-
   private dropConn(n: Neighbour, notify: boolean): void {
     this.sched.remove(n.flow);
-    this.byFlow.delete(n.flow);
     if (this.neighbours.get(n.addr) === n) {
       this.neighbours.delete(n.addr);
       this.init.log.info(`DT connection with ${n.addr} down.`);

@@ -15,14 +15,14 @@ import { Endpoint, EndpointEvent } from '../../lib/data/endpoint.js';
 import { qosCube } from '../../lib/qos.js';
 import { fail, resultOf } from '../../common/errors.js';
 import { PendingTable } from '../common/pending.js';
-import { FaCode, decodeFa, encodeFa, type FaMsg } from './fa/wire.js';
+import { FaCode, decodeFa, encodeFlowReply, encodeFlowReq, encodeFlowUpdate, type FaMsg } from './fa/wire.js';
+import { EID_FA, eidFromBigint, eidToBigint } from './dt/pci.js';
 import { Offer, type Dt, type Pdu } from './dt.js';
 import type { CaFlow, CaPolicy } from './ca/index.js';
 import type { Directory } from './dir/index.js';
 
 /** Maximum packet lifetime reported for flows of a unicast layer (ms). */
 export const UNICAST_MPL = 10000;
-const FA_EID = 0;
 const DEALLOC_DRAIN_MS = 2000;
 const PENDING_WAIT_MS = 5000;
 /** A FLOW_REQ without an answer is sent again this often (the reference sends it once)... */
@@ -89,7 +89,7 @@ export class FlowAllocator {
     private readonly hashLen: number,
     private readonly address: () => number,
   ) {
-    dt.register(FA_EID, (pdu) => this.onMessage(pdu));
+    dt.register(EID_FA, (pdu) => this.onMessage(pdu));
     dt.onFlowPdu = (pdu) => this.onData(pdu);
   }
 
@@ -166,14 +166,8 @@ export class FlowAllocator {
     }
   }
 
-  private sendMsg(addr: number, m: FaMsg): Uint8Array {
-    const bytes = encodeFa(m);
-    this.sendRaw(addr, bytes);
-    return bytes;
-  }
-
   private sendRaw(addr: number, bytes: Uint8Array): void {
-    if (!this.dt.send(addr, 0, FA_EID, 0, bytes)) this.counters.noRoute++;
+    if (!this.dt.send(addr, 0, EID_FA, 0, bytes)) this.counters.noRoute++;
   }
 
   async alloc(req: FlowAllocReq): Promise<void> {
@@ -192,17 +186,7 @@ export class FlowAllocator {
     if (this.flows.get(f.eidLo) !== f) fail('ENOTALLOC', `flow ${req.flowId} was deallocated during its allocation`);
     f.remoteAddr = addr;
     this.attach(f, req.pid);
-    const msg = encodeFa({
-      code: FaCode.FLOW_REQ,
-      sAddr: this.address(),
-      rEid: 0n,
-      sEid: eid(f.eidHi, f.eidLo),
-      qos: req.qos,
-      response: 0,
-      ece: 0,
-      hash: req.hash,
-      pk: req.pk,
-    });
+    const msg = encodeFlowReq(this.address(), eidToBigint(f.eidLo, f.eidHi), req.qos, req.hash, req.pk);
     let left = REQ_RESENDS;
     const send = (): void => {
       this.counters.reqTx++;
@@ -216,17 +200,8 @@ export class FlowAllocator {
     const f = await this.incoming.take(resp.flowId, PENDING_WAIT_MS, () => this.ipcp.awaitingFlowRequests);
     if (!f || !f.pendingIn) fail('EINVAL', `flow ${resp.flowId} has no pending allocation`);
     f.pendingIn = false;
-    f.reply = this.sendMsg(f.remoteAddr, {
-      code: FaCode.FLOW_REPLY,
-      sAddr: 0,
-      rEid: eid(f.remoteHi, f.remoteLo),
-      sEid: eid(f.eidHi, f.eidLo),
-      qos: undefined,
-      response: resp.response,
-      ece: 0,
-      hash: undefined,
-      pk: resp.response === 0 ? resp.pk : new Uint8Array(0),
-    });
+    f.reply = encodeFlowReply(eidToBigint(f.remoteLo, f.remoteHi), eidToBigint(f.eidLo, f.eidHi), resp.response, resp.response === 0 ? resp.pk : EMPTY);
+    this.sendRaw(f.remoteAddr, f.reply);
     if (resp.response !== 0) {
       this.forget(f);
       f.ep?.discard();
@@ -269,7 +244,7 @@ export class FlowAllocator {
       this.counters.malformed++;
       return;
     }
-    const remote = split(m.sEid);
+    const remote = eidFromBigint(m.sEid);
     const key = `${m.sAddr}:${m.sEid}`;
     // The same request again (our reply, or the request's first copy, was lost or slow).
     if (this.requests.has(key)) return;
@@ -287,17 +262,7 @@ export class FlowAllocator {
       this.requests.delete(key);
       this.ipcp.log.dbg(`Flow request refused: ${(e as Error).message}`);
       // The reference sends no reply here; an answer spares the requester its timeout.
-      this.sendMsg(m.sAddr, {
-        code: FaCode.FLOW_REPLY,
-        sAddr: 0,
-        rEid: m.sEid,
-        sEid: 0n,
-        qos: undefined,
-        response: resultOf(e),
-        ece: 0,
-        hash: undefined,
-        pk: new Uint8Array(0),
-      });
+      this.sendRaw(m.sAddr, encodeFlowReply(m.sEid, 0n, resultOf(e), EMPTY));
       return;
     }
     const f = this.newFlow(acc.flowId, m.sAddr, qosCube(m.qos));
@@ -321,7 +286,7 @@ export class FlowAllocator {
   }
 
   private find(e: bigint): FaFlow | undefined {
-    const { hi, lo } = split(e);
+    const { hi, lo } = eidFromBigint(e);
     const f = this.flows.get(lo);
     if (!f || f.eidHi !== hi) {
       this.counters.unknownEid++;
@@ -340,7 +305,7 @@ export class FlowAllocator {
       this.forget(f);
       f.ep?.discard();
     } else {
-      const r = split(m.sEid);
+      const r = eidFromBigint(m.sEid);
       f.remoteHi = r.hi;
       f.remoteLo = r.lo;
       f.established = true;
@@ -370,7 +335,7 @@ export class FlowAllocator {
     }
     const ece = f.ca.onReceive(pdu.sdu.length, pdu.ecn);
     if (ece !== undefined && f.established) {
-      this.sendMsg(f.remoteAddr, { code: FaCode.FLOW_UPDATE, sAddr: 0, rEid: eid(f.remoteHi, f.remoteLo), sEid: 0n, qos: undefined, response: 0, ece, hash: undefined, pk: undefined });
+      this.sendRaw(f.remoteAddr, encodeFlowUpdate(eidToBigint(f.remoteLo, f.remoteHi), ece));
     }
     if (pdu.sdu.length === 0) {
       f.ep.sendKeepalive();
@@ -382,9 +347,9 @@ export class FlowAllocator {
   list(): { flowId: number; eid: string; remoteAddr: number; remoteEid: string; cube: number; state: string; ca: Record<string, number> }[] {
     return [...this.flows.values()].map((f) => ({
       flowId: f.eidLo,
-      eid: eid(f.eidHi, f.eidLo).toString(16),
+      eid: eidToBigint(f.eidLo, f.eidHi).toString(16),
       remoteAddr: f.remoteAddr,
-      remoteEid: eid(f.remoteHi, f.remoteLo).toString(16),
+      remoteEid: eidToBigint(f.remoteLo, f.remoteHi).toString(16),
       cube: f.cube,
       state: f.established ? 'allocated' : f.pendingOut ? 'alloc-pending' : 'accept-pending',
       ca: f.ca.stats(),
@@ -408,12 +373,4 @@ const EMPTY = new Uint8Array(0);
  */
 function nowNs(): number {
   return performance.now() * 1e6;
-}
-
-function eid(hi: number, lo: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-
-function split(e: bigint): { hi: number; lo: number } {
-  return { hi: Number((e >> 32n) & 0xffffffffn), lo: Number(e & 0xffffffffn) };
 }

@@ -19,6 +19,7 @@ import { LowerLayers } from '../common/lower.js';
 import { enroller, enrollWith } from '../common/enroll.js';
 import { CEP_DT_UNICAST, CEP_MGMT } from '../common/cep.js';
 import { Dt } from './dt.js';
+import { EID_DHT, pciConfig } from './dt/pci.js';
 import { FlowAllocator } from './fa.js';
 import { LinkState } from './routing/link-state.js';
 import { pffForRouting, type Pff } from './pff/index.js';
@@ -26,7 +27,6 @@ import { createCa, type CaPolicy } from './ca/index.js';
 import { createDirectory, type Directory } from './dir/index.js';
 import { createAddrAuth } from './addr-auth/index.js';
 
-const DHT_EID = 1;
 const ROUTING_NAMES = ['simple', 'lfa', 'ecmp'] as const;
 
 interface Layer {
@@ -77,7 +77,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     const hashLen = hashLength(conf.layer.hashAlgo);
     const ca = createCa(uc.congestion);
     const pff = pffForRouting(routingName);
-    const dt = new Dt({ pci: { addrSize: uc.addrSize, eidSize: 8 }, maxTtl: uc.maxTtl, address: () => addr, pff, ca, log });
+    const dt = new Dt({ pci: pciConfig(uc.addrSize), maxTtl: uc.maxTtl, address: () => addr, pff, ca, log });
     const routing = new LinkState({
       self: addr,
       policy: routingName,
@@ -99,11 +99,11 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
       clock: systemClock,
       send: (to: number, sdu: Uint8Array) => {
         // The DHT retries (with back-off) what could not be sent.
-        if (!dt.send(to, 0, DHT_EID, 0, sdu)) fail('EPERM', `cannot send to ${to} now (no route, or the next hop is full)`);
+        if (!dt.send(to, 0, EID_DHT, 0, sdu)) fail('EPERM', `cannot send to ${to} now (no route, or the next hop is full)`);
       },
       log,
     });
-    dt.register(DHT_EID, (pdu) => dir.receive(pdu.sdu));
+    dt.register(EID_DHT, (pdu) => dir.receive(pdu.sdu));
     dt.onNeighbour = (a, up) => {
       if (up) {
         routing.addDtNeighbour(a);

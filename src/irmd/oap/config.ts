@@ -134,10 +134,6 @@ export class SecurityCache {
     this.entries.set(key, { sig, value });
     return value;
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
 
 const defaultCache = new SecurityCache();

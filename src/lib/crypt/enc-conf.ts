@@ -148,9 +148,6 @@ export function loadEncConf(path: string, opts: Omit<ParseOptions, 'source'> = {
   return parseEncConf(text, { ...opts, source: path });
 }
 
-/** Whether this configuration asks for a key exchange (and so encryption). */
-export const wantsEncryption = (cfg: SecConfig): boolean => cfg.kex !== NID_UNDEF;
-
 /** Whether the configured key exchange is a KEM used in client-encapsulation mode. */
 export function isClientEncap(cfg: SecConfig): boolean {
   const k = kexInfo(cfg.kex);

@@ -115,7 +115,7 @@ export class RtxStore {
     let s = this.first;
     while (this.buf[s & this.mask] !== b) s = (s + 1) >>> 0;
     const tail = this.off[s & this.mask]!;
-    if (this.head > tail || (this.head === tail && this.live === 0)) {
+    if (this.head > tail) {
       if (b.length - this.head >= n) return this.head;
       return n < tail ? 0 : -1;
     }

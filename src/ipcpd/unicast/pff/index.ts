@@ -27,7 +27,6 @@ import { AlternatePff } from './alternate.js';
 import { MultipathPff } from './multipath.js';
 
 export { SimplePff, AlternatePff, MultipathPff };
-export { copyTable, hopsOf } from './simple.js';
 
 export interface PffEntry {
   dst: number;

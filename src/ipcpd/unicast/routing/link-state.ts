@@ -194,7 +194,7 @@ export class LinkState {
     const recs = this.records()
       .filter((r) => !r.withdrawn)
       .sort((a, b) => a.dst - b.dst || a.src - b.src);
-    for (const r of recs) this.sendTo(id, send, r);
+    for (const r of recs) this.sendTo(id, send, encodeLsu(r), r);
   }
 
   removeMgmtNeighbour(id: number): void {
@@ -221,7 +221,8 @@ export class LinkState {
     }
     const withdrawn = isWithdrawal(m.seqno);
     this.put({ src: m.src, dst: m.dst, seqno: m.seqno, stamp: this.clock.now(), withdrawn });
-    for (const [id, send] of [...this.mgmt]) if (id !== fromId) this.sendTo(id, send, m);
+    const bytes = encodeLsu(m);
+    for (const [id, send] of [...this.mgmt]) if (id !== fromId) this.sendTo(id, send, bytes, m);
     const wasLive = old !== undefined && !old.withdrawn;
     if (wasLive === !withdrawn) return; // a refresh: same edges
     if (withdrawn) this.log.dbg(`${lsuToString(m)}: adjacency withdrawn.`);
@@ -330,13 +331,15 @@ export class LinkState {
   // --- sending ---
 
   private flood(r: Lsu): void {
-    for (const [id, send] of [...this.mgmt]) this.sendTo(id, send, r);
+    const bytes = encodeLsu(r);
+    for (const [id, send] of [...this.mgmt]) this.sendTo(id, send, bytes, r);
   }
 
-  private sendTo(id: number, send: (lsu: Uint8Array) => void, l: Lsu): void {
+  /** Sends the encoded LSU `bytes` (of `l`, for the log); the sender copies them (one encoding serves every neighbour). */
+  private sendTo(id: number, send: (lsu: Uint8Array) => void, bytes: Uint8Array, l: Lsu): void {
     this.counters.tx++;
     try {
-      send(encodeLsu(l));
+      send(bytes);
     } catch (e) {
       this.log.warn(`Failed to send ${lsuToString(l)} to mgmt neighbour ${id}: ${e instanceof Error ? e.message : String(e)}.`);
     }
