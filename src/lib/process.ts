@@ -19,6 +19,7 @@ import { qos as QOS, type QosSpec } from './qos.js';
 import type { irm_msg } from '../proto/gen/irm_pb.js';
 import type { FlowSecurityInit } from './crypt/path.js';
 import { SYMM_KEY_LEN } from './crypt/kdf.js';
+import { checkName } from '../common/name-check.js';
 
 /** The reference reserves fds 0..63; program fds are 64..4095. */
 const FD_MIN = 64;
@@ -97,62 +98,39 @@ export class ProcessImpl implements Process, FlowHost {
   }
 
   async flowAlloc(dst: string, opts: AllocOptions = {}): Promise<Flow> {
-    if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a destination name of 1 to 255 bytes is needed');
-    const qos = opts.qos ?? QOS.raw;
-    this.plane.hold(1);
-    try {
-      const reply = await this.irm.call(
-        {
-          code: irm_msg_code.IRM_FLOW_ALLOC,
-          dst,
-          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(qos) }),
-          ...(opts.timeout !== undefined ? { timeo: timeoMsg(opts.timeout) } : {}),
-        },
-        `allocating a flow to ${dst}`,
-      );
-      if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow allocation without flow info');
-      const info = flowInfoFromMsg(reply.flowInfo);
-      return this.adopt(info.id, info.n1Pid, info.qos, info.mpl, flowSecurity(reply));
-    } finally {
-      this.plane.hold(-1);
-    }
+    checkName(dst, 'a destination name');
+    return this.requestFlow(irm_msg_code.IRM_FLOW_ALLOC, dst, opts.qos ?? QOS.raw, opts.timeout, `allocating a flow to ${dst}`, 'a flow allocation');
   }
 
   async flowJoin(layer: string, opts: AllocOptions = {}): Promise<Flow> {
-    if (typeof layer !== 'string' || layer.length === 0 || Buffer.byteLength(layer) > 255) fail('EINVAL', 'a layer name of 1 to 255 bytes is needed');
-    const qos = opts.qos ?? QOS.raw;
-    this.plane.hold(1);
-    try {
-      const reply = await this.irm.call(
-        {
-          code: irm_msg_code.IRM_FLOW_JOIN,
-          dst: layer,
-          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(qos) }),
-          ...(opts.timeout !== undefined ? { timeo: timeoMsg(opts.timeout) } : {}),
-        },
-        `joining broadcast layer ${layer}`,
-      );
-      if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a join without flow info');
-      const info = flowInfoFromMsg(reply.flowInfo);
-      return this.adopt(info.id, info.n1Pid, qos, info.mpl);
-    } finally {
-      this.plane.hold(-1);
-    }
+    checkName(layer, 'a layer name');
+    return this.requestFlow(irm_msg_code.IRM_FLOW_JOIN, layer, opts.qos ?? QOS.raw, opts.timeout, `joining broadcast layer ${layer}`, 'a join');
   }
 
   async flowAccept(opts: AcceptOptions = {}): Promise<Flow> {
+    return this.requestFlow(irm_msg_code.IRM_FLOW_ACCEPT, undefined, QOS.raw, opts.timeout, 'accepting a flow', 'a flow accept');
+  }
+
+  /**
+   * Asks irmd for a flow (allocation, broadcast join or accept) and makes it
+   * ours. A joined flow keeps the QoS asked for and carries no OAP result;
+   * the others take irmd's.
+   */
+  private async requestFlow(code: irm_msg_code, dst: string | undefined, qos: QosSpec, timeout: number | undefined, doing: string, what: string): Promise<Flow> {
     this.plane.hold(1);
     try {
       const reply = await this.irm.call(
         {
-          code: irm_msg_code.IRM_FLOW_ACCEPT,
-          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(QOS.raw) }),
-          ...(opts.timeout !== undefined ? { timeo: timeoMsg(opts.timeout) } : {}),
+          code,
+          ...(dst !== undefined ? { dst } : {}),
+          flowInfo: create(flow_info_msgSchema, { id: 0, nPid: this.pid, n1Pid: 0, mpl: 0, state: 0, uid: 0, qos: qosToMsg(qos) }),
+          ...(timeout !== undefined ? { timeo: timeoMsg(timeout) } : {}),
         },
-        'accepting a flow',
+        doing,
       );
-      if (!reply.flowInfo) fail('EIRMD', 'the IRMd answered a flow accept without flow info');
+      if (!reply.flowInfo) fail('EIRMD', `the IRMd answered ${what} without flow info`);
       const info = flowInfoFromMsg(reply.flowInfo);
+      if (code === irm_msg_code.IRM_FLOW_JOIN) return this.adopt(info.id, info.n1Pid, qos, info.mpl);
       return this.adopt(info.id, info.n1Pid, info.qos, info.mpl, flowSecurity(reply));
     } finally {
       this.plane.hold(-1);

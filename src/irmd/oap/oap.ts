@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from '../../common/clock.js';
 import { fail, OuroborosError } from '../../common/errors.js';
-import type { SecConfig } from '../../lib/crypt/enc-conf.js';
+import { isClientEncap, type SecConfig } from '../../lib/crypt/enc-conf.js';
 import { digest, SYMM_KEY_LEN } from '../../lib/crypt/kdf.js';
 import {
   dheDerive,
@@ -216,7 +216,7 @@ export function oapClientComplete(ctx: OapContext, st: OapClientState, response:
     if (hdr.cipherNid === NID_UNDEF || !cipherInfo(hdr.cipherNid)) fail('ECRYPT', 'server did not choose a cipher');
     if (cipherRank(hdr.cipherNid) < cipherRank(st.enc.cipher)) fail('ECRYPT', `server cipher ${cipherInfo(hdr.cipherNid)!.name} is weaker than ours`);
     let kdf = st.enc.kdf;
-    const clientEncap = isKem(st.kex) && st.enc.kemMode === 'client';
+    const clientEncap = isClientEncap(st.enc);
     if (!clientEncap && hdr.kdfNid !== NID_UNDEF) {
       if (digestRank(hdr.kdfNid) < digestRank(kdf)) fail('ECRYPT', 'server KDF is weaker than ours');
       kdf = hdr.kdfNid;

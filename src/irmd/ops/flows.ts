@@ -16,6 +16,7 @@ import { qos as QOS, type QosSpec } from '../../lib/qos.js';
 import { userClass } from '../../common/privilege.js';
 import { overridesOf } from '../security.js';
 import type { OapClientState } from '../oap/oap.js';
+import { checkName } from '../../common/name-check.js';
 
 /** Default wait for an allocation when the program gave no timeout (FLOW_ALLOC_TIMEOUT). */
 export const FLOW_ALLOC_TIMEOUT = 20000;
@@ -198,7 +199,7 @@ async function findIpcp(ctx: IrmdContext, dst: string): Promise<{ ipcp: IpcpEntr
 
 export async function flowAlloc(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowResult> {
   const proc = knownProcess(ctx, caller, nPid);
-  if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a destination name of 1 to 255 bytes is needed');
+  checkName(dst, 'a destination name');
   // Unlike the reference, a name need not exist here to be reached through a layer
   // (its security files are then found at their default paths).
   const n = ctx.reg.names.get(dst);
@@ -309,7 +310,7 @@ async function allocThrough(
 /** Joins the broadcast layer `dst` through this system's broadcast IPCP in it. */
 export async function flowJoin(ctx: IrmdContext, caller: Caller, nPid: number, qos: QosSpec, dst: string, timeout: number | undefined): Promise<FlowInfo> {
   const proc = knownProcess(ctx, caller, nPid);
-  if (typeof dst !== 'string' || dst.length === 0 || Buffer.byteLength(dst) > 255) fail('EINVAL', 'a layer name of 1 to 255 bytes is needed');
+  checkName(dst, 'a layer name');
   const ipcp = ctx.reg.ipcps
     .list()
     .find((i) => i.type === IpcpType.BROADCAST && ctx.reg.ipcps.operational(i) && i.ctrl && i.layer?.name === dst);

@@ -6,10 +6,9 @@ import { LoadBalance } from '../../common/ipcp-types.js';
 import { hashFmt32, hashName } from '../../common/hash.js';
 import { ipcp_msg_code } from '../../proto/gen/ipcp_pb.js';
 import type { SecurityPaths } from '../registry/names.js';
+import { checkName } from '../../common/name-check.js';
 
-export function checkName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 255) fail('EINVAL', 'a name of 1 to 255 bytes is needed');
-}
+export { checkName };
 
 export function createName(ctx: IrmdContext, name: string, lb: number, sec: Partial<SecurityPaths> = {}): void {
   checkName(name);

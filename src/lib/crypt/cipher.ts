@@ -90,23 +90,25 @@ export interface FlowCrypt {
 
 const POOL_SIZE = 16384;
 
-/** IV bytes handed out from a block of random bytes refilled when used up. */
-function pooledRandom(): (buf: Buffer) => void {
-  const pool = Buffer.allocUnsafe(POOL_SIZE);
-  let pos = POOL_SIZE;
-  return (buf) => {
-    const n = buf.length;
-    if (pos + n > POOL_SIZE) {
-      randomFillSync(pool);
-      pos = 0;
-    }
-    // IVs are 12 or 16 bytes: a loop beats copy() and fill() (each makes a view).
-    for (let i = 0; i < n; i++) {
-      buf[i] = pool[pos + i]!;
-      pool[pos + i] = 0;
-    }
-    pos += n;
-  };
+/**
+ * IV bytes handed out from one block of random bytes per process, refilled
+ * when used up (made at the first encrypted flow; every flow draws on it).
+ */
+let pool: Buffer | undefined;
+let poolPos = POOL_SIZE;
+function pooledRandom(buf: Buffer): void {
+  const n = buf.length;
+  pool ??= Buffer.allocUnsafe(POOL_SIZE);
+  if (poolPos + n > POOL_SIZE) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  // IVs are 12 or 16 bytes: a loop beats copy() and fill() (each makes a view).
+  for (let i = 0; i < n; i++) {
+    buf[i] = pool[poolPos + i]!;
+    pool[poolPos + i] = 0;
+  }
+  poolPos += n;
 }
 
 export function resolveCipher(cipher: number | string): CipherInfo {
@@ -140,7 +142,7 @@ export function createFlowCrypt(opts: FlowCryptOptions): FlowCrypt {
   const { ivLen, tagLen, keyLen } = info;
   const aead = tagLen > 0;
   const mask = 2 ** rotBit; // ≤ 2^31, exact in a double
-  const random = opts.random ?? pooledRandom();
+  const random = opts.random ?? pooledRandom;
   const salt = sha256(opts.key);
   const nat = opts.native === false ? undefined : nativeCipher(name, info);
   /** Native contexts not yet freed. */

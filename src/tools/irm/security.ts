@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfigDir, securityDirOf } from '../../common/config-dir.js';
 import { parseEncConf, type SecConfig } from '../../lib/crypt/enc-conf.js';
-import { CIPHERS, DIGESTS, KEXES, isKem, kexByName, type KexName } from '../../lib/crypt/nid.js';
+import { CIPHERS, DIGESTS, KEXES, cipherInfo, isKem, kexByName, kexInfo, type KexName } from '../../lib/crypt/nid.js';
 import { parseCertificates } from '../../irmd/oap/auth.js';
 import {
   CA_STORE,
@@ -232,9 +232,8 @@ async function showCmd(ctx: Ctx, args: string[]): Promise<Status> {
         const cfg = parseEncConf(readFileSync(enc, 'utf8'), { source: enc });
         if (cfg.kex === 0) ctx.say('  enc.conf: none (encryption off)');
         else {
-          const k = KEXES.find((x) => x.nid === cfg.kex)?.name;
-          const c = CIPHERS.find((x) => x.nid === cfg.cipher)?.name;
-          ctx.say(`  enc.conf: kex ${k}, cipher ${c}${isKem(kexByName(k!)!) ? `, kem_mode ${cfg.kemMode}` : ''}`);
+          const k = kexInfo(cfg.kex);
+          ctx.say(`  enc.conf: kex ${k?.name}, cipher ${cipherInfo(cfg.cipher)?.name}${k && isKem(k) ? `, kem_mode ${cfg.kemMode}` : ''}`);
         }
       } catch (e) {
         ctx.say(`  enc.conf: invalid (${(e as Error).message})`);
