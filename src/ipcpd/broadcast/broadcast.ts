@@ -27,7 +27,6 @@ import { PacketScheduler } from '../unicast/psched.js';
 
 /** Maximum packet lifetime reported for joined flows (ms). */
 export const BROADCAST_MPL = 10000;
-const DEALLOC_DRAIN_MS = 2000;
 
 type Writable = Flow & { tryWrite(b: Uint8Array): boolean };
 
@@ -150,17 +149,13 @@ export function broadcastOps(ipcp: Ipcp): IpcpOps {
 
     async flowDealloc(flowId: number) {
       const n = joined.get(flowId);
-      await n?.ep?.whenDown(DEALLOC_DRAIN_MS);
-      joined.delete(flowId);
-      if (n) {
-        neighbours.delete(n.id);
-        n.ep?.discard();
-      }
-      try {
-        await ipcp.flowDeallocDone(flowId);
-      } catch {
-        /* irmd forgot it already */
-      }
+      await ipcp.drainAndRelease(flowId, n?.ep, () => {
+        joined.delete(flowId);
+        if (n) {
+          neighbours.delete(n.id);
+          n.ep?.discard();
+        }
+      });
     },
 
     inspect() {

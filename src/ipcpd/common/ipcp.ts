@@ -17,8 +17,12 @@ import { ipcpConfigFromMsg, qosFromMsg, qosToMsg } from '../../common/convert.js
 import type { Logger } from '../../common/log.js';
 import { IrmConnection } from '../../lib/irm-conn.js';
 import { DataPlane } from '../../lib/data/plane.js';
+import type { Endpoint } from '../../lib/data/endpoint.js';
 import { qos as QOS, type QosSpec } from '../../lib/qos.js';
 import type { IpcpOps } from './ops.js';
+
+/** How long a deallocation waits for the program's last packets and its DOWN (ms). */
+export const DEALLOC_DRAIN_MS = 2000;
 
 export interface IpcpInit {
   type: IpcpType;
@@ -293,6 +297,23 @@ export class Ipcp {
       },
       `answering allocation of flow ${flowId}`,
     );
+  }
+
+  /**
+   * An IPCP's side of deallocating flow `flowId`: waits (at most
+   * DEALLOC_DRAIN_MS) for the DOWN of its endpoint's peer, so that the last
+   * packets the program wrote before deallocating are passed on, runs
+   * `release` (the type's own cleanup), then tells irmd (which may have
+   * forgotten the flow already).
+   */
+  async drainAndRelease(flowId: number, ep: Endpoint | undefined, release: () => void): Promise<void> {
+    await ep?.whenDown(DEALLOC_DRAIN_MS);
+    release();
+    try {
+      await this.flowDeallocDone(flowId);
+    } catch {
+      /* irmd forgot it already */
+    }
   }
 
   /** Tells irmd flow `flowId` is deallocated here. */

@@ -4,7 +4,7 @@
  * between the two.
  */
 import { statSync } from 'node:fs';
-import type { Ipcp } from '../common/ipcp.js';
+import { DEALLOC_DRAIN_MS, type Ipcp } from '../common/ipcp.js';
 import type { FlowAllocReq, FlowAllocResp, IpcpOps } from '../common/ops.js';
 import { HashSet } from '../common/shim-registry.js';
 import { handOver, splice } from '../common/forward.js';
@@ -15,9 +15,6 @@ import type { IpcpConfig, LayerInfo } from '../../common/ipcp-types.js';
 
 /** How long an accepter's answer may wait for its request to be registered. */
 const PENDING_WAIT_MS = 5000;
-
-/** How long deallocation waits for a program's last packets. */
-const DEALLOC_DRAIN_MS = 2000;
 
 /** Maximum packet lifetime of a local layer (ms). */
 export const LOCAL_MPL = 100;

@@ -22,7 +22,6 @@ import { Mmsg, ip4ToU32, socketFd, u32ToIp4 } from './mmsg.js';
 const SOCK_BUF = 4 << 20;
 
 /** How long deallocation waits for a program's last packets. */
-const DEALLOC_DRAIN_MS = 2000;
 
 /** How long an accepter's answer may wait for its request to be registered. */
 const PENDING_WAIT_MS = 5000;
@@ -280,17 +279,12 @@ export function udpOps(ipcp: Ipcp, family: 4 | 6): IpcpOps {
     },
 
     async flowDealloc(flowId: number) {
-      // The program's last packets and its DOWN may still be on their way.
-      await flows.get(flowId)?.ep?.whenDown(DEALLOC_DRAIN_MS);
-      const f = flows.get(flowId);
-      flows.delete(flowId);
-      incoming.delete(flowId);
-      f?.ep?.discard(); // its program has closed its end already
-      try {
-        await ipcp.flowDeallocDone(flowId);
-      } catch {
-        /* irmd forgot it already */
-      }
+      await ipcp.drainAndRelease(flowId, flows.get(flowId)?.ep, () => {
+        const f = flows.get(flowId);
+        flows.delete(flowId);
+        incoming.delete(flowId);
+        f?.ep?.discard(); // its program has closed its end already
+      });
     },
 
     async stop() {

@@ -23,7 +23,6 @@ import type { Directory } from './dir/index.js';
 
 /** Maximum packet lifetime reported for flows of a unicast layer (ms). */
 export const UNICAST_MPL = 10000;
-const DEALLOC_DRAIN_MS = 2000;
 const PENDING_WAIT_MS = 5000;
 /** A FLOW_REQ without an answer is sent again this often (the reference sends it once)... */
 const REQ_RESEND_MS = 1000;
@@ -214,17 +213,13 @@ export class FlowAllocator {
   async dealloc(flowId: number): Promise<void> {
     // The flow as it is now: its id may be given to a new flow while this waits.
     const f = this.flows.get(flowId);
-    await f?.ep?.whenDown(DEALLOC_DRAIN_MS);
-    if (f) this.forget(f);
-    this.incoming.delete(flowId);
-    if (f?.waiting) clearTimeout(f.waiting);
-    if (f?.resend) clearTimeout(f.resend);
-    f?.ep?.discard();
-    try {
-      await this.ipcp.flowDeallocDone(flowId);
-    } catch {
-      /* irmd forgot it already */
-    }
+    await this.ipcp.drainAndRelease(flowId, f?.ep, () => {
+      if (f) this.forget(f);
+      this.incoming.delete(flowId);
+      if (f?.waiting) clearTimeout(f.waiting);
+      if (f?.resend) clearTimeout(f.resend);
+      f?.ep?.discard();
+    });
   }
 
   private onMessage(pdu: Pdu): void {
