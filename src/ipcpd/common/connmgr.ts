@@ -10,10 +10,7 @@ import type { Flow, Process } from '../../lib/api.js';
 import type { QosSpec } from '../../lib/qos.js';
 import type { Logger } from '../../common/log.js';
 import { OuroborosError, fail } from '../../common/errors.js';
-import { CEP_UNKNOWN, cepCompatible, cepMsg, decodeCep, encodeCep, type CepComponent, type CepMsg } from './cep.js';
-
-/** How long each side waits for the other's CEP message (the reference's 1 s). */
-export const CEP_TIMEOUT_MS = 1000;
+import { CEP_RCV_TIMEOUT_MS, CEP_UNKNOWN, cepCompatible, cepMsg, cepRequest, decodeCep, encodeCep, type CepChannel, type CepComponent, type CepMsg } from './cep.js';
 /** How long an allocation in the lower layer may take. */
 const ALLOC_TIMEOUT_MS = 10000;
 
@@ -135,9 +132,7 @@ export class ConnMgr {
     }
     let theirs: CepMsg;
     try {
-      await flow.write(encodeCep(this.ours(comp)));
-      theirs = await readCep(flow);
-      if (!cepCompatible(comp.cep, theirs)) fail('EPROTO', `${dst} does not speak ${comp.cep.protocol}/${comp.cep.prefVersion} for ${compName}`);
+      theirs = await cepRequest(channel(flow), this.ours(comp));
     } catch (e) {
       this.counters.failed++;
       void flow.dealloc();
@@ -164,15 +159,25 @@ export class ConnMgr {
   }
 }
 
+/** A flow as a CEP channel: each read with its own timeout, the flow's own restored after. */
+function channel(flow: Flow): CepChannel {
+  return {
+    write: (b) => flow.write(b),
+    async read(timeoutMs) {
+      const before = flow.readTimeout;
+      flow.readTimeout = timeoutMs;
+      try {
+        return await flow.read();
+      } finally {
+        if (!flow.closed) flow.readTimeout = before;
+      }
+    },
+  };
+}
+
 /** Reads one CEP message with the reference's timeout. */
 async function readCep(flow: Flow): Promise<CepMsg> {
-  const before = flow.readTimeout;
-  flow.readTimeout = CEP_TIMEOUT_MS;
-  try {
-    const m = decodeCep(await flow.read());
-    if (typeof m === 'string') fail('EPROTO', m);
-    return m;
-  } finally {
-    if (!flow.closed) flow.readTimeout = before;
-  }
+  const m = decodeCep(await channel(flow).read(CEP_RCV_TIMEOUT_MS));
+  if (typeof m === 'string') fail('EPROTO', m);
+  return m;
 }

@@ -4,7 +4,6 @@
  * Enrollment component; the member answers with its own bootstrap
  * configuration and its clock, and the new member acknowledges.
  */
-import { randomBytes } from 'node:crypto';
 import { qos as QOS } from '../../lib/qos.js';
 import type { Flow } from '../../lib/api.js';
 import type { Logger } from '../../common/log.js';
@@ -16,16 +15,16 @@ import { CEP_ENROLLMENT } from './cep.js';
 import {
   decodeEnrollAck,
   decodeEnrollReq,
+  clockOffsetTooLarge,
   decodeEnrollResp,
   encodeEnrollAck,
   encodeEnrollReq,
   encodeEnrollResp,
+  newEnrollId,
 } from './enroll-wire.js';
 
 /** How long each enrollment step may take. */
 const STEP_TIMEOUT_MS = 5000;
-/** Clock offsets above this are reported (the reference warns at 20 ms). */
-const CLOCK_WARN_MS = 20;
 
 async function readStep(flow: Flow, what: string): Promise<Uint8Array> {
   flow.readTimeout = STEP_TIMEOUT_MS;
@@ -50,17 +49,22 @@ export async function enrollWith(
 ): Promise<IpcpConfig> {
   const { flow } = await connmgr.connect(dst, CEP_ENROLLMENT.compName, QOS.raw, true);
   try {
-    const id = randomBytes(8);
+    const id = newEnrollId();
+    const sentAt = Date.now();
     await flow.write(encodeEnrollReq({ id }));
     const resp = decodeEnrollResp(await readStep(flow, 'response'));
+    const receivedAt = Date.now();
     if (typeof resp === 'string') fail('EPROTO', `enrollment: bad response from ${dst}: ${resp}`);
+    // checkEnrollResp says the same, but each failure here has its own error code.
     if (!Buffer.from(resp.id).equals(id)) fail('EPROTO', `enrollment: ${dst} answered another request`);
     if (resp.response < 0 || !resp.conf) fail('EPERM', `enrollment: ${dst} refused (${resp.response})`);
     if (resp.conf.type !== type) {
       fail('EINVAL', `enrollment: ${dst} is a ${IPCP_TYPE_NAMES[resp.conf.type] ?? resp.conf.type} IPCP, not ${IPCP_TYPE_NAMES[type]}`);
     }
-    const offset = Date.now() - (Number(resp.tSec) * 1000 + resp.tNsec / 1e6);
-    if (Math.abs(offset) > CLOCK_WARN_MS) log.warn(`Clock offset with ${dst} is ${offset.toFixed(0)} ms.`);
+    if (clockOffsetTooLarge(sentAt, receivedAt, resp)) {
+      const offset = receivedAt - (Number(resp.tSec) * 1000 + resp.tNsec / 1e6);
+      log.warn(`Clock offset with ${dst} is ${offset.toFixed(0)} ms.`);
+    }
     let result = 0;
     try {
       await accept(resp.conf);
