@@ -61,9 +61,10 @@ export interface IrmdSecurityInit {
   clock?: Clock;
 }
 
-/** The identity of the CA directories' contents: file names and a digest of the bytes. */
-function dirSignature(dirs: string[]): string {
+/** The regular files of the CA directories (each directory's by name), read once, and a digest of names and bytes. */
+function readCaDirs(dirs: string[]): { sig: string; files: { path: string; bytes: Buffer }[] } {
   const h = createHash('sha256');
+  const files: { path: string; bytes: Buffer }[] = [];
   for (const d of dirs) {
     let entries: Dirent[];
     try {
@@ -77,13 +78,15 @@ function dirSignature(dirs: string[]): string {
         const path = join(d, e.name);
         // The entry's type saves a stat for plain files; links and the rest are followed as before.
         if (!(e.isFile() || (!e.isDirectory() && statSync(path).isFile()))) continue;
-        h.update(`${path}\0`).update(readFileSync(path));
+        const bytes = readFileSync(path);
+        h.update(`${path}\0`).update(bytes);
+        files.push({ path, bytes });
       } catch {
         /* vanished meanwhile */
       }
     }
   }
-  return h.digest('base64');
+  return { sig: h.digest('base64'), files };
 }
 
 export class IrmdSecurity {
@@ -108,24 +111,14 @@ export class IrmdSecurity {
    * with a warning, as the reference's IRMd skips CA files it cannot load.
    */
   trustStore(): TrustStore {
-    const sig = dirSignature([this.dirs.caDir, this.dirs.untrustedDir]);
+    const { sig, files } = readCaDirs([this.dirs.caDir, this.dirs.untrustedDir]);
     if (sig === this.trustSig) return this.trust;
     const store = new TrustStore();
-    for (const dir of [this.dirs.caDir, this.dirs.untrustedDir]) {
-      let names: string[];
+    for (const { path, bytes } of files) {
       try {
-        names = readdirSync(dir).sort();
-      } catch {
-        continue;
-      }
-      for (const n of names) {
-        const path = join(dir, n);
-        try {
-          if (!statSync(path).isFile()) continue;
-          for (const c of parseCertificates(readFileSync(path))) store.add(c);
-        } catch (e) {
-          this.log.warn(`Failed to load CA certificate ${path}: ${(e as Error).message}`);
-        }
+        for (const c of parseCertificates(bytes)) store.add(c);
+      } catch (e) {
+        this.log.warn(`Failed to load CA certificate ${path}: ${(e as Error).message}`);
       }
     }
     if (this.trustSig !== undefined || store.size > 0) this.log.info(`Loaded ${store.size} CA certificate(s) from ${this.dirs.root}.`);
