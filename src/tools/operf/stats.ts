@@ -2,6 +2,7 @@
 import { sprintf } from '../common/printf.js';
 import type { RecvStats } from '../common/recvstats.js';
 import type { Flow } from '../../lib/api.js';
+import { frctStatsOf } from '../common/frct-stats.js';
 
 /** Loss in percent the reference's way: 100 - 100·rcvd/sent in integer arithmetic; 0 when nothing was sent. */
 export function lossPercent(sent: number, rcvd: number): number {
@@ -90,30 +91,15 @@ export function seqnoLine(seq: number, fd: number, realtimeNs: bigint): string {
   return sprintf('Seqno %d from fd %d: %d.%06d', seq | 0, fd, sec, usec);
 }
 
-/** What frctStatsLine reads from a flow's statistics (flow.ts, FRCT's frct.ts). */
-export interface FrctLineStats {
-  crcErrors: number;
-  frct?: {
-    sent: number;
-    received: number;
-    retransmitted: number;
-    duplicates: number;
-    outOfOrder: number;
-    srttMs: number;
-    rttSamples?: number;
-    window: number;
-  };
-}
-
 /**
  * o7s: the FRCT statistics of a flow with FRCT (in-order QoS), as oping's
  * line with the SDU counts of both directions; undefined for flows without
  * FRCT (raw), whose output stays the reference's.
  */
 export function frctStatsLine(flow: Flow): string | undefined {
-  const st = (flow as Flow & { stats?: FrctLineStats }).stats;
-  const f = st?.frct;
-  if (!st || !f) return undefined;
+  const st = frctStatsOf(flow);
+  if (!st) return undefined;
+  const f = st.frct;
   const rtt = f.rttSamples === 0 ? 'no RTT sample' : sprintf('srtt %.3f ms', f.srttMs);
   return sprintf(
     'frct: %d sent, %d received, %d retransmitted, %d duplicates, %d out of order, %d crc errors, %s, window %d',

@@ -10,6 +10,7 @@ import { errorCode, isAbort, isFlowGone, negErrno } from './errors.js';
 import { decodeMsg, encodeMsg, ECHO_REPLY, ECHO_REQUEST, OPING_BUF_SIZE, splitNs } from './msg.js';
 import type { OpingOptions } from './options.js';
 import { headerLine, OUT_OF_ORDER, PingStats, replyLine, timeOfDayPrefix } from './stats.js';
+import { frctStatsOf } from '../common/frct-stats.js';
 
 export type Out = (line: string) => void;
 
@@ -93,9 +94,9 @@ export async function runOpingClient(
  * statistics; raw flows print exactly what the reference prints.
  */
 export function flowStatsLine(flow: Flow): string | undefined {
-  const st = (flow as Flow & { stats?: { crcErrors: number; frct?: { retransmitted: number; duplicates: number; outOfOrder: number; srttMs: number; window: number } } }).stats;
-  const f = st?.frct;
-  if (!f) return undefined;
+  const st = frctStatsOf(flow);
+  if (!st) return undefined;
+  const f = st.frct;
   return `frct: ${f.retransmitted} retransmitted, ${f.duplicates} duplicates, ${f.outOfOrder} out of order, ${st.crcErrors} crc errors, srtt ${f.srttMs.toFixed(3)} ms, window ${f.window}`;
 }
 
