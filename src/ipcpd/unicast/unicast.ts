@@ -59,13 +59,14 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     l.dt.stop();
   };
 
-  /** Starts every component from the layer's configuration (after a failed attempt, anew). */
-  const start = (conf: IpcpConfig, addr: number): Layer => {
+  /** Starts every component from the layer's configuration, with a new address (after a failed attempt, anew). */
+  const start = (conf: IpcpConfig): Layer => {
     if (layer) {
       stopLayer(layer);
       layer = undefined;
     }
     const uc: UnicastConfig = { ...UNICAST_DEFAULTS, ...conf.unicast };
+    const addr = createAddrAuth(uc.addrAuth, { addrSize: uc.addrSize }).address();
     if (uc.addrSize < 1 || uc.addrSize > 6) fail('EINVAL', `address size ${uc.addrSize} is not supported (1..6 bytes)`);
     if (uc.eidSize !== 8) {
       log.warn(`Endpoint ids are 8 bytes; ignoring eid ${uc.eidSize}.`);
@@ -164,9 +165,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
     async bootstrap(conf: IpcpConfig): Promise<LayerInfo> {
       const cm = await lower.connmgr();
       if (conf.type !== IpcpType.UNICAST) fail('EINVAL', 'not a unicast configuration');
-      const uc = { ...UNICAST_DEFAULTS, ...conf.unicast };
-      const addr = createAddrAuth(uc.addrAuth, { addrSize: uc.addrSize }).address();
-      layer = start({ ...conf, unicast: uc }, addr);
+      layer = start(conf);
       cm.start();
       log.info(`Bootstrapped IPCP over layer ${conf.layer.name} with pid ${process.pid}.`);
       return conf.layer;
@@ -176,7 +175,7 @@ export function unicastOps(ipcp: Ipcp): IpcpOps {
       const cm = await lower.connmgr();
       const conf = await enrollWith(cm, dst, IpcpType.UNICAST, log, async (c) => {
         if (!c.unicast) fail('EPROTO', 'the enrollment response has no unicast configuration');
-        layer = start(c, createAddrAuth(c.unicast.addrAuth, { addrSize: c.unicast.addrSize }).address());
+        layer = start(c);
       });
       cm.start();
       return conf.layer;
