@@ -26,6 +26,7 @@ import { loadEncConf, type SecConfig } from '../../lib/crypt/enc-conf.js';
 import { type KexKeyPair, loadKemPrivateKey, loadKemPublicKey } from '../../lib/crypt/kex.js';
 import { type Credentials, loadCredentials, loadTrustStore, type TrustStore } from './auth.js';
 import type { OapClientConfig, OapServerConfig } from './oap.js';
+import { securityDirOf } from '../../common/config-dir.js';
 
 export interface SecurityDirs {
   /** `<config>/security` */
@@ -40,7 +41,11 @@ export interface SecurityDirs {
 
 /** The security directories under a configuration directory (e.g. /etc/ouroboros). */
 export function securityDirs(configDir: string): SecurityDirs {
-  const root = join(configDir, 'security');
+  return securityDirsAt(securityDirOf(configDir));
+}
+
+/** The directories under the security directory `root` itself (what `irm security` writes into). */
+export function securityDirsAt(root: string): SecurityDirs {
   return {
     root,
     caDir: join(root, 'cacert'),

@@ -23,6 +23,7 @@ import { formatEncConf, type SecConfig } from '../../lib/crypt/enc-conf.js';
 import { exportKemKeyFiles, generateKemStaticKey } from '../../lib/crypt/kex.js';
 import type { KexName } from '../../lib/crypt/nid.js';
 import { type Certificate, ML_DSA, parseCertificate, parseCertificates, parsePrivateKey, privateKeyPem, type SigningKey, signingKeySpki } from './auth.js';
+import { nameSecurity, securityDirsAt, type NameSecurity } from './config.js';
 
 export type TestKeyType = 'ecdsa-p256' | 'ed25519' | 'ml-dsa-65';
 
@@ -269,21 +270,19 @@ export function openTestCa(dir: string): TestCa {
   return caOf(dir, keyTypeOf(key), root, undefined);
 }
 
-function nameDir(dir: string, role: 'server' | 'client', n: string): string {
-  if (n.length === 0 || n.includes('/') || n === '.' || n === '..') fail('EINVAL', `bad name "${n}"`);
-  return join(dir, role, n);
-}
+/** The default security paths of name `n` in the security directory `dir` (the layout irmd reads). */
+const pathsOf = (dir: string, n: string): NameSecurity => nameSecurity(securityDirsAt(dir), n);
 
 /** Writes crt.pem and key.pem (mode 0600) of a name's role. */
 export function writeCredentials(dir: string, role: 'server' | 'client', n: string, it: Pick<Issued, 'certPem' | 'keyPem'>): void {
-  const d = nameDir(dir, role, n);
-  write(join(d, 'crt.pem'), it.certPem);
-  write(join(d, 'key.pem'), it.keyPem, 0o600);
+  const p = pathsOf(dir, n)[role];
+  write(p.crt, it.certPem);
+  write(p.key, it.keyPem, 0o600);
 }
 
 /** Writes a name's enc.conf for a role (text, or a configuration to format). */
 export function writeEncConf(dir: string, role: 'server' | 'client', n: string, conf: string | SecConfig): void {
-  write(join(nameDir(dir, role, n), 'enc.conf'), typeof conf === 'string' ? conf : formatEncConf(conf));
+  write(pathsOf(dir, n)[role].enc, typeof conf === 'string' ? conf : formatEncConf(conf));
 }
 
 /**
@@ -292,8 +291,9 @@ export function writeEncConf(dir: string, role: 'server' | 'client', n: string, 
  * into `client/<name>/kex.srv.pub.<ext>` (pem for ML-KEM, raw for hybrids).
  */
 export function writeServerKemKey(dir: string, n: string, algo: KexName): { ext: 'pem' | 'raw' } {
+  const p = pathsOf(dir, n);
   const f = exportKemKeyFiles(generateKemStaticKey(algo));
-  write(join(nameDir(dir, 'server', n), `kex.key.${f.ext}`), f.privateKey, 0o600);
-  write(join(nameDir(dir, 'client', n), `kex.srv.pub.${f.ext}`), f.publicKey);
+  write(p.serverKemKey(f.ext), f.privateKey, 0o600);
+  write(p.clientKemServerPub(f.ext), f.publicKey);
   return { ext: f.ext };
 }

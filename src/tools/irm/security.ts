@@ -17,7 +17,7 @@
  * the IRMd: it reads the files again for every flow allocation.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { defaultConfigDir, securityDirOf } from '../../common/config-dir.js';
 import { parseEncConf, type SecConfig } from '../../lib/crypt/enc-conf.js';
 import { CIPHERS, DIGESTS, KEXES, cipherInfo, isKem, kexByName, kexInfo, type KexName } from '../../lib/crypt/nid.js';
@@ -35,6 +35,7 @@ import {
 import { type Ctx, FAIL, OK, type Status } from './context.js';
 import { matches, pick } from './match.js';
 import { usage } from './usage.js';
+import { nameSecurity, securityDirsAt, type NameSecurity } from '../../irmd/oap/config.js';
 
 type Role = 'server' | 'client';
 
@@ -108,6 +109,9 @@ function validity(ctx: Ctx, w: Words): { notBefore?: Date; notAfter?: Date } | u
   return { notBefore, notAfter: new Date(notBefore.getTime() + Number(d) * 86_400_000) };
 }
 
+/** The default security paths of `name` in the security directory `dir`, as irmd reads them. */
+const namePaths = (dir: string, name: string): NameSecurity => nameSecurity(securityDirsAt(dir), name);
+
 function badName(ctx: Ctx, name: string): boolean {
   if (name.length === 0 || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 255) {
     ctx.warn(`Bad name "${name}".`);
@@ -150,7 +154,7 @@ async function certCmd(ctx: Ctx, args: string[]): Promise<Status> {
   const ca = openTestCa(dir);
   for (const role of rs) {
     ca.issue(w.name!, { role, keyType: type, ...valid });
-    ctx.say(`Issued ${role} certificate for ${w.name} in ${join(dir, role, w.name!)} (crt.pem, key.pem).`);
+    ctx.say(`Issued ${role} certificate for ${w.name} in ${dirname(namePaths(dir, w.name!)[role].crt)} (crt.pem, key.pem).`);
   }
   return OK;
 }
@@ -186,7 +190,7 @@ async function encCmd(ctx: Ctx, args: string[]): Promise<Status> {
   }
   for (const role of rs) {
     writeEncConf(dir, role, w.name!, text.length ? text : '# defaults: prime256v1, aes-256-gcm, sha256\n');
-    ctx.say(`Wrote ${join(dir, role, w.name!, 'enc.conf')}${cfg.kex === 0 ? ' (no encryption)' : ''}.`);
+    ctx.say(`Wrote ${namePaths(dir, w.name!)[role].enc}${cfg.kex === 0 ? ' (no encryption)' : ''}.`);
   }
   return OK;
 }
@@ -202,7 +206,8 @@ async function kemCmd(ctx: Ctx, args: string[]): Promise<Status> {
   }
   const dir = securityDir(w);
   const { ext } = writeServerKemKey(dir, w.name!, info.name as KexName);
-  ctx.say(`Wrote ${join(dir, 'server', w.name!, `kex.key.${ext}`)} and ${join(dir, 'client', w.name!, `kex.srv.pub.${ext}`)}.`);
+  const p = namePaths(dir, w.name!);
+  ctx.say(`Wrote ${p.serverKemKey(ext)} and ${p.clientKemServerPub(ext)}.`);
   ctx.say(`Copy the latter to the clients' ${join('client', w.name!)}/ and set kem_mode = client in their enc.conf.`);
   return OK;
 }
@@ -212,20 +217,20 @@ async function showCmd(ctx: Ctx, args: string[]): Promise<Status> {
   if (!w || badName(ctx, w.name!)) return FAIL;
   const dir = securityDir(w);
   for (const role of ['server', 'client'] as const) {
-    const base = join(dir, role, w.name!);
-    ctx.say(`${role} (${base}):`);
-    const crt = join(base, 'crt.pem');
+    const p = namePaths(dir, w.name!)[role];
+    ctx.say(`${role} (${dirname(p.crt)}):`);
+    const crt = p.crt;
     if (existsSync(crt)) {
       try {
         const c = parseCertificates(readFileSync(crt))[0]!;
-        ctx.say(`  certificate: CN ${c.subjectCN}, valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()}${existsSync(join(base, 'key.pem')) ? '' : ' (no key.pem: not used)'}`);
+        ctx.say(`  certificate: CN ${c.subjectCN}, valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()}${existsSync(p.key) ? '' : ' (no key.pem: not used)'}`);
       } catch (e) {
         ctx.say(`  certificate: unreadable (${(e as Error).message})`);
       }
     } else {
       ctx.say('  certificate: none (unauthenticated)');
     }
-    const enc = join(base, 'enc.conf');
+    const enc = p.enc;
     if (!existsSync(enc)) ctx.say('  enc.conf: none (no encryption asked for)');
     else {
       try {
